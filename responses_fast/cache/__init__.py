@@ -1,0 +1,1 @@
+"""Local caches: per-item bytes, rendered prefixes, token counts, and the context budget."""

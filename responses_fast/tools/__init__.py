@@ -1,0 +1,5 @@
+"""Function tools and the built-in coding tools."""
+
+from .spec import Tool, ToolResult, tool
+
+__all__ = ["Tool", "ToolResult", "tool"]

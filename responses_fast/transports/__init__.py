@@ -1,0 +1,1 @@
+"""Transports: all network I/O of the client lives here."""
