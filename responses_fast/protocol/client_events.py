@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..errors import RemoteProtocolError
 from .items import Item
+from .server_events import validation_reason
 
 __all__ = [
     "ClientEvent",
@@ -85,22 +86,31 @@ _adapter: TypeAdapter[ClientEvent] = TypeAdapter(ClientEvent)
 
 
 def parse_client_event(raw: bytes | str) -> ClientEvent | UnknownClientEvent:
-    """Parse one client frame. RemoteProtocolError carries a one-line reason and the raw prefix."""
+    """Parse one client frame.
+
+    An unknown ``type`` gives :class:`UnknownClientEvent` (every field kept). Anything else that
+    cannot be parsed raises RemoteProtocolError with a one-line reason and the raw prefix; no other
+    exception escapes.
+    """
     try:
         return _adapter.validate_json(raw)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
-        first = errors[0] if errors else None
-        if first and first["type"] in ("union_tag_invalid",):
-            data = orjson.loads(raw)
-            return UnknownClientEvent.model_validate(data)
-        if first and first["type"] == "json_invalid":
-            raise RemoteProtocolError("invalid JSON", raw=raw) from None
-        if first and first["type"] in ("union_tag_not_found", "model_attributes_type"):
-            raise RemoteProtocolError("event must be a JSON object with a 'type'", raw=raw) from None
-        loc = ".".join(str(p) for p in first["loc"][1:]) if first else ""
-        msg = first["msg"] if first else "invalid event"
-        raise RemoteProtocolError(f"invalid '{loc}': {msg}" if loc else msg, raw=raw) from None
+        if errors and errors[0]["type"] == "union_tag_invalid":
+            return _unknown(raw)
+        if errors and errors[0]["type"] == "union_tag_not_found":
+            raise RemoteProtocolError("client event has no 'type'", raw=raw) from None
+        raise RemoteProtocolError(validation_reason("client event", errors), raw=raw) from None
+
+
+def _unknown(raw: bytes | str) -> UnknownClientEvent:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # pragma: no cover - validate_json already accepted the JSON
+        raise RemoteProtocolError("client event is not valid JSON", raw=raw) from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise RemoteProtocolError("client event has no string 'type'", raw=raw)
+    return UnknownClientEvent.model_validate(data)
 
 
 def render_fields(fields: Mapping[str, Any]) -> bytes:

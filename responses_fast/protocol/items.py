@@ -6,7 +6,7 @@ whose ``type`` we do not know becomes an :class:`UnknownItem` instead of an erro
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
@@ -32,6 +32,15 @@ __all__ = [
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
+    if not TYPE_CHECKING:  # keep pydantic's typed __init__ for mypy
+
+        def __init__(self, /, **data: Any) -> None:
+            # ``type`` has a default, so a constructed item would otherwise leave it out of
+            # ``item_bytes`` (exclude_unset) and the API would reject the item. Parsing
+            # (validate_json / model_validate) does not run __init__, so the hot path is unchanged.
+            super().__init__(**data)
+            self.__pydantic_fields_set__.add("type")
+
 
 class InputText(_Wire):
     type: Literal["input_text"] = "input_text"
@@ -50,7 +59,7 @@ class _OtherPart(_Wire):
 
 def _part_tag(value: Any) -> str:
     t = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return t if t in ("input_text", "output_text") else "other"
+    return t if isinstance(t, str) and t in ("input_text", "output_text") else "other"
 
 
 ContentPart = Annotated[
@@ -112,8 +121,8 @@ _KNOWN_ITEMS = frozenset({"message", "function_call", "function_call_output", "r
 
 def _item_tag(value: Any) -> str:
     t = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    if t in _KNOWN_ITEMS:
-        return str(t)
+    if isinstance(t, str) and t in _KNOWN_ITEMS:  # a non-str (e.g. a list) is unhashable
+        return t
     # A bare {"role": ..., "content": ...} is a message in the Responses API (EasyInputMessage).
     if t is None and isinstance(value, dict) and "role" in value:
         return "message"
