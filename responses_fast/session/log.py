@@ -1,0 +1,71 @@
+"""The session's own conversation log: append-only, keyed by call id, the source of every replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from pydantic import BaseModel
+
+from ..cache.render import LoggedItem, log_item
+from ..protocol.items import FunctionCall, FunctionCallOutput
+
+__all__ = ["ItemLog"]
+
+
+class ItemLog(Sequence[LoggedItem]):
+    """Items in conversation order plus the bookkeeping that makes tool calls exactly-once.
+
+    ``head_response_id`` names the newest response whose context is ``entries[:head_index]``: a
+    stateful transport may send only ``entries[head_index:]`` with it. ``None`` means the server
+    holds nothing we can extend and the next request carries the full context.
+    """
+
+    def __init__(self) -> None:
+        self._entries: list[LoggedItem] = []
+        self._calls: dict[str, FunctionCall] = {}
+        self._outputs: set[str] = set()
+        self.head_response_id: str | None = None
+        self.head_index: int = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, index: int) -> LoggedItem:  # type: ignore[override]
+        return self._entries[index]
+
+    def __iter__(self) -> Iterator[LoggedItem]:
+        return iter(self._entries)
+
+    @property
+    def entries(self) -> list[LoggedItem]:
+        return self._entries
+
+    def append(self, item: BaseModel) -> LoggedItem:
+        entry = log_item(item)
+        self._entries.append(entry)
+        if isinstance(item, FunctionCall):
+            self._calls[item.call_id] = item
+        elif isinstance(item, FunctionCallOutput):
+            self._outputs.add(item.call_id)
+        return entry
+
+    def has_call(self, call_id: str) -> bool:
+        return call_id in self._calls
+
+    def has_output(self, call_id: str) -> bool:
+        return call_id in self._outputs
+
+    def dangling_calls(self) -> list[FunctionCall]:
+        """Calls in the log that have no output yet (the API rejects a context with those)."""
+        return [c for cid, c in self._calls.items() if cid not in self._outputs]
+
+    def set_head(self, response_id: str | None, index: int | None = None) -> None:
+        self.head_response_id = response_id
+        self.head_index = len(self._entries) if index is None else index
+
+    def forget_head(self) -> None:
+        self.head_response_id = None
+        self.head_index = 0
+
+    def items(self, start: int = 0) -> list[BaseModel]:
+        return [e.item for e in self._entries[start:]]

@@ -1,0 +1,453 @@
+"""AgentSession: the agent loop over one persistent connection.
+
+::
+
+    async with AgentSession(model="gpt-5.5", tools=[read_file], instructions="...") as session:
+        result = await session.run("Fix the failing test")
+
+The session owns its transport (one socket for its whole life), its conversation log and a task
+group. ``run()`` drives turns until the model answers without calling a tool; ``stream()`` yields
+the same run as events. Failures of a turn are retried here, and only here (``transports.retry``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from pydantic import BaseModel
+
+from ..config import RetryPolicy, Timeouts, mask_secret
+from ..errors import (
+    ConfigurationError,
+    RetriesExhausted,
+    TransportError,
+    UsageError,
+)
+from ..protocol.items import FunctionCall, FunctionCallOutput, Message, item_text, user_message
+from ..tools.spec import Tool, ToolResult
+from ..transports.base import RequestSettings, Transport, TurnRequest
+from ..transports.retry import backoff, classify
+from .events import Event, Reconnected, RunFinished, RunResult, TurnFinished, TurnStarted, Usage
+from .log import ItemLog
+from .metrics import TurnClock, TurnMetrics
+from .turn import Emit, TurnOutcome, parse_arguments, run_turn
+
+__all__ = ["AgentSession", "RunStream"]
+
+log = logging.getLogger("responses_fast.session")
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class DecisionLike(Protocol):
+    action: str
+    reason: str
+    rule: str
+
+
+class CallPolicy(Protocol):
+    def check(self, tool_name: str, arguments: Mapping[str, Any]) -> DecisionLike: ...
+
+
+Approval = Callable[[FunctionCall, DecisionLike], bool | Awaitable[bool]]
+OutputFilter = Callable[[str], str]
+
+Prompt = str | BaseModel | Sequence[BaseModel]
+
+
+async def _no_emit(event: Event) -> None:
+    return None
+
+
+class AgentSession:
+    """An agent conversation over one connection.
+
+    Args:
+        model: the model name.
+        tools: function tools (``@tool`` functions or :class:`Tool` objects).
+        instructions: the system/developer instructions, sent with every request.
+        base_url: API base URL; defaults to ``$OPENAI_BASE_URL`` or the OpenAI API.
+        api_key: defaults to ``$OPENAI_API_KEY``; required for the OpenAI API, optional elsewhere.
+        transport: ``"websocket"`` (default) or a :class:`Transport` instance.
+        policy: safety policy checked before every tool call (``check(name, arguments)``).
+        approval: callback for calls the policy marks "ask"; returns True to allow. Without
+            it such calls are refused.
+        output_filter: applied to every tool output before it goes to the model (redaction).
+        store: whether the server may persist responses (``store`` in the API).
+        max_turns: model calls per ``run()`` before it stops with status ``"max_turns"``.
+        max_tool_output_chars: longer tool outputs keep their head and tail.
+        warmup: warm the server with instructions and tools on connect (WebSocket mode).
+        settings: extra request fields passed through (``reasoning``, ``max_output_tokens``, ...).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        tools: Sequence[Tool] = (),
+        instructions: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        transport: str | Transport = "websocket",
+        policy: CallPolicy | None = None,
+        approval: Approval | None = None,
+        output_filter: OutputFilter | None = None,
+        store: bool = False,
+        max_turns: int = 50,
+        max_tool_output_chars: int = 64_000,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        warmup: bool = True,
+        prompt_cache_key: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self._tools = {t.name: t for t in tools}
+        if len(self._tools) != len(tools):
+            raise ConfigurationError("two tools have the same name")
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+        self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        if not self._api_key and "api.openai.com" in self.base_url:
+            raise ConfigurationError(
+                "no API key: set OPENAI_API_KEY or pass api_key= (or point base_url at a local server)"
+            )
+        self.policy = policy
+        self.approval = approval
+        self.output_filter = output_filter
+        self.max_turns = max_turns
+        self.max_tool_output_chars = max_tool_output_chars
+        self.timeouts = timeouts or Timeouts()
+        self.retry_policy = retry or RetryPolicy()
+        self.request_settings = RequestSettings(
+            model=model,
+            instructions=instructions,
+            tools=tuple(t.schema() for t in tools),
+            tool_choice="auto" if tools else None,
+            parallel_tool_calls=True if tools else None,
+            store=store,
+            prompt_cache_key=prompt_cache_key or f"rf-{os.urandom(8).hex()}",
+            extra=tuple((settings or {}).items()),
+        )
+        self.transport = self._make_transport(transport, warmup)
+        self.log = ItemLog()
+        self.turns: list[TurnMetrics] = []
+        self.usage = Usage()
+        self._executed: dict[str, ToolResult] = {}
+        self._running = False
+        self._closed = False
+        self._stack: AsyncExitStack | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"AgentSession(model={self.model!r}, base_url={self.base_url!r}, "
+            f"transport={self.transport.name!r}, api_key={mask_secret(self._api_key)})"
+        )
+
+    def _make_transport(self, transport: str | Transport, warmup: bool) -> Transport:
+        if isinstance(transport, Transport):
+            return transport
+        if transport == "websocket":
+            from ..transports.websocket import WebSocketTransport
+
+            return WebSocketTransport(
+                self.base_url,
+                self._api_key,
+                timeouts=self.timeouts,
+                warmup=self.request_settings if warmup else None,
+            )
+        raise ConfigurationError(f"unknown transport {transport!r}")
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._closed:
+            raise UsageError("this session is closed")
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            stack.push_async_callback(self.transport.aclose)
+            self._tg = await stack.enter_async_context(anyio.create_task_group())
+            try:
+                await self.transport.connect()
+            except TransportError as exc:
+                # The first turn's retry loop reconnects; an auth error still surfaces now.
+                log.debug("pre-connect failed: %s", exc)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Cancel what is running and close the connection."""
+        self._closed = True
+        stack, self._stack = self._stack, None
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+            self._tg = None
+        if stack is not None:
+            await stack.aclose()
+
+    # -- public API ----------------------------------------------------------------------------
+
+    @property
+    def items(self) -> list[BaseModel]:
+        """The whole conversation so far (a copy)."""
+        return self.log.items()
+
+    async def run(self, prompt: Prompt) -> RunResult:
+        """Run the agent loop on ``prompt`` until the model answers without calling a tool."""
+        return await self._run(prompt, _no_emit)
+
+    def stream(self, prompt: Prompt, *, buffer: int = 1024) -> RunStream:
+        """The same run as ``run()``, as an async iterator of events.
+
+        Use it as ``async with session.stream(p) as events: async for e in events: ...``; leaving
+        the block early cancels the run. ``RunStream.result`` holds the result at the end.
+        """
+        if self._tg is None:
+            raise UsageError("use the session as 'async with AgentSession(...) as session'")
+        return RunStream(self, prompt, buffer)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _run(self, prompt: Prompt, emit: Emit) -> RunResult:
+        if self._closed:
+            raise UsageError("this session is closed")
+        if self._running:
+            raise UsageError("a run is already in progress on this session")
+        self._running = True
+        start_index = len(self.log)
+        try:
+            for item in _prompt_items(prompt):
+                self.log.append(item)
+            usage = Usage()
+            turns: list[TurnMetrics] = []
+            status = "max_turns"
+            outcome = TurnOutcome()
+            for turn_no in range(1, self.max_turns + 1):
+                outcome, metrics = await self._turn_with_retries(turn_no, emit)
+                turns.append(metrics)
+                self.turns.append(metrics)
+                usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
+                self.usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
+                await emit(TurnFinished(turn_no, metrics))
+                if not outcome.calls:
+                    status = outcome.status
+                    break
+            items = self.log.items(start_index)
+            result = RunResult(
+                final_text=_final_text(items),
+                items=items,
+                usage=usage,
+                turns=turns,
+                response_id=outcome.response_id,
+                status=status,
+                tool_calls=sum(t.tool_calls for t in turns),
+            )
+            await emit(RunFinished(result))
+            return result
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                self._close_dangling_calls()
+            raise
+        finally:
+            self._running = False
+
+    async def _turn_with_retries(self, turn: int, emit: Emit) -> tuple[TurnOutcome, TurnMetrics]:
+        clock = TurnClock(start=time.perf_counter())
+        stats = self.transport.stats
+        sent0, recv0 = stats.bytes_sent, stats.bytes_received
+        delays = backoff(self.retry_policy)
+        attempt = 0
+        while True:
+            attempt += 1
+            request = TurnRequest(
+                settings=self.request_settings,
+                items=self.log.entries,
+                new_from=self.log.head_index,
+                previous_response_id=self.log.head_response_id,
+            )
+            await emit(TurnStarted(turn, attempt))
+            try:
+                outcome = await run_turn(self, request, turn=turn, clock=clock, emit=emit)
+            except Exception as exc:
+                decision = classify(exc, self.retry_policy)
+                if not decision.retry:
+                    raise
+                if decision.state_lost:
+                    self.log.forget_head()
+                if attempt >= self.retry_policy.max_attempts:
+                    raise RetriesExhausted(
+                        f"turn {turn} failed after {attempt} attempts: {exc}", attempts=attempt
+                    ) from exc
+                delay = decision.delay if decision.delay is not None else next(delays, 0.0)
+                if isinstance(exc, TransportError):
+                    await self.transport.reset()
+                log.info("turn %d attempt %d failed (%s); retrying in %.2fs", turn, attempt, exc, delay)
+                await emit(Reconnected(turn, attempt, str(exc), delay))
+                await anyio.sleep(delay)
+                continue
+            metrics = clock.metrics(
+                turn=turn,
+                end=time.perf_counter(),
+                response_id=outcome.response_id,
+                bytes_sent=stats.bytes_sent - sent0,
+                bytes_received=stats.bytes_received - recv0,
+                items_sent=stats.last_request_items,
+                events=outcome.events,
+                input_tokens=outcome.input_tokens,
+                output_tokens=outcome.output_tokens,
+                cached_tokens=outcome.cached_tokens,
+                attempts=attempt,
+            )
+            return outcome, metrics
+
+    def _close_dangling_calls(self) -> None:
+        """After a cancelled run every call still gets an output, so the log stays valid."""
+        dangling = self.log.dangling_calls()
+        for call in dangling:
+            result = self._executed.get(call.call_id)
+            text = result.output if result else "cancelled: the run stopped before this call ran"
+            self.log.append(FunctionCallOutput(call_id=call.call_id, output=text))
+        if dangling:
+            self.log.forget_head()
+
+    # -- tools (called by the turn) ------------------------------------------------------------
+
+    def check_call(self, call: FunctionCall) -> DecisionLike | None:
+        """The policy's decision for a call (synchronous, microseconds); None without a policy."""
+        if self.policy is None:
+            return None
+        return self.policy.check(call.name, parse_arguments(call))
+
+    async def ask_approval(self, call: FunctionCall, decision: DecisionLike) -> bool:
+        if self.approval is None:
+            return False
+        answer = self.approval(call, decision)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return bool(answer)
+
+    async def execute(self, call: FunctionCall) -> ToolResult:
+        """Run a call once; a call id seen before returns the first result (never re-runs)."""
+        done = self._executed.get(call.call_id)
+        if done is not None:
+            return done
+        tool = self._tools.get(call.name)
+        if tool is None:
+            known = ", ".join(sorted(self._tools)) or "none"
+            result = ToolResult(f"error: unknown tool {call.name!r} (available: {known})", True)
+        else:
+            result = await tool.invoke(call.arguments)
+        text = result.output
+        if self.output_filter is not None:
+            text = self.output_filter(text)
+        if len(text) > self.max_tool_output_chars:
+            text = _truncate(text, self.max_tool_output_chars)
+        if text is not result.output:
+            result = ToolResult(text, result.is_error)
+        self._executed[call.call_id] = result
+        return result
+
+
+class RunStream:
+    """Events of one run, produced by a task in the session's task group."""
+
+    def __init__(self, session: AgentSession, prompt: Prompt, buffer: int) -> None:
+        self._session = session
+        self._prompt = prompt
+        send, receive = anyio.create_memory_object_stream[Event](buffer)
+        self._send: MemoryObjectSendStream[Event] = send
+        self._receive: MemoryObjectReceiveStream[Event] = receive
+        self._scope = anyio.CancelScope()
+        self._started = False
+        self._done = anyio.Event()
+        self._error: BaseException | None = None
+        self.result: RunResult | None = None
+
+    def _start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        tg = self._session._tg
+        if tg is None:
+            raise UsageError("the session is closed")
+        tg.start_soon(self._produce)
+
+    async def _produce(self) -> None:
+        try:
+            with self._scope:
+                async with self._send:
+                    self.result = await self._session._run(self._prompt, self._send.send)
+        except Exception as exc:
+            self._error = exc
+        finally:
+            self._done.set()
+
+    async def __aenter__(self) -> Self:
+        self._start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the run if it is still going and wait until it has wound down."""
+        if self._started:
+            self._scope.cancel()
+            await self._done.wait()
+        self._receive.close()
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        self._start()
+        return self
+
+    async def __anext__(self) -> Event:
+        try:
+            return await self._receive.receive()
+        except anyio.EndOfStream:
+            await self._done.wait()
+            if self._error is not None:
+                raise self._error from None
+            raise StopAsyncIteration from None
+
+
+def _prompt_items(prompt: Prompt) -> list[BaseModel]:
+    if isinstance(prompt, str):
+        return [user_message(prompt)]
+    if isinstance(prompt, BaseModel):
+        return [prompt]
+    return list(prompt)
+
+
+def _final_text(items: Sequence[BaseModel]) -> str:
+    for item in reversed(items):
+        if isinstance(item, Message) and item.role == "assistant":
+            return item_text(item)
+    return ""
+
+
+def _truncate(text: str, limit: int) -> str:
+    head = limit * 2 // 3
+    tail = limit - head
+    omitted = len(text) - head - tail
+    return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[-tail:]}"

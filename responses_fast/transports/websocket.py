@@ -1,0 +1,235 @@
+"""Responses API over one persistent WebSocket (the default and fastest transport).
+
+One socket for the session's life. After the first turn only new items travel, with
+``previous_response_id``, as long as the response it names was produced on this very socket (the
+server's cache is connection-local). After a reconnect the full context is sent. On connect the
+transport optionally warms the server with ``generate: false`` (instructions and tools, no output)
+so the first real turn already continues a prepared chain.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+import websockets.asyncio.client
+from websockets.asyncio.client import ClientConnection
+
+from ..config import Timeouts, mask_secret
+from ..errors import ConnectionLost, LocalProtocolError
+from ..protocol.client_events import assemble_body, render_fields
+from ..protocol.server_events import (
+    TERMINAL_EVENT_TYPES,
+    ErrorEvent,
+    ResponseCompleted,
+    ServerEvent,
+    UnknownEvent,
+    parse_server_event,
+)
+from ._errors import error_from_event, map_transport_errors
+from .base import RequestSettings, Transport, TurnRequest
+
+__all__ = ["WebSocketTransport", "websocket_url"]
+
+log = logging.getLogger("responses_fast.transports.websocket")
+
+_CREATE = render_fields({"type": "response.create"})
+
+
+def websocket_url(base_url: str) -> str:
+    """``https://host/v1`` -> ``wss://host/v1/responses`` (the same rule as the official SDK)."""
+    parts = urlsplit(base_url)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme, "wss")
+    path = parts.path.rstrip("/")
+    if not path.endswith("/responses"):
+        path += "/responses"
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+
+
+class WebSocketTransport(Transport):
+    name = "websocket"
+    stateful = True
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeouts: Timeouts | None = None,
+        warmup: RequestSettings | None = None,
+        max_connection_age: float = 55 * 60,
+        max_message_size: int | None = 64 * 1024 * 1024,
+    ) -> None:
+        super().__init__()
+        self.url = websocket_url(base_url)
+        self._api_key = api_key
+        self._headers = dict(headers or {})
+        self._timeouts = timeouts or Timeouts()
+        self._warmup = warmup
+        self._max_age = max_connection_age
+        self._max_size = max_message_size
+        self._ws: ClientConnection | None = None
+        self._opened_at = 0.0
+        # The newest response the server holds in this socket's cache (a chain head we may extend).
+        self._server_head: str | None = None
+        self._warm_id: str | None = None
+        self._connect_lock = anyio.Lock()
+        self._busy = False
+        self._prefix_cache: tuple[RequestSettings, bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"WebSocketTransport(url={self.url!r}, api_key={mask_secret(self._api_key)})"
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None
+
+    async def connect(self) -> None:
+        async with self._connect_lock:
+            if self._ws is not None:
+                return
+            headers = dict(self._headers)
+            if self._api_key:
+                headers["Authorization"] = f"Bearer {self._api_key}"
+            with map_transport_errors("connect"):
+                self._ws = await websockets.asyncio.client.connect(
+                    self.url,
+                    additional_headers=headers,
+                    open_timeout=self._timeouts.connect,
+                    close_timeout=self._timeouts.close,
+                    max_size=self._max_size,
+                    compression=None,  # the payloads are small JSON; deflate costs more CPU than it saves
+                    ping_interval=20,
+                    ping_timeout=20,
+                )
+            self._opened_at = time.monotonic()
+            self._server_head = None
+            self._warm_id = None
+            self.stats.connects += 1
+            log.debug("connected to %s", self.url)
+            if self._warmup is not None:
+                await self._warm(self._warmup)
+
+    async def _warm(self, settings: RequestSettings) -> None:
+        """``generate: false`` with instructions and tools: the server prepares them now."""
+        body = assemble_body(
+            _CREATE,
+            self._prefix(settings),
+            render_fields({"generate": False}),
+            input_items=(),
+        )
+        async for event in self._exchange(body):
+            if isinstance(event, ResponseCompleted):
+                self._warm_id = event.response.id
+
+    @asynccontextmanager
+    async def open_turn(
+        self, request: TurnRequest
+    ) -> AsyncIterator[AsyncIterator[ServerEvent | UnknownEvent]]:
+        if self._busy:
+            raise LocalProtocolError("a response is already in flight on this socket")
+        if self._ws is not None and time.monotonic() - self._opened_at > self._max_age:
+            # Rotate at a turn boundary before the server's lifetime limit cuts us mid-stream.
+            await self.reset()
+        await self.connect()
+        events = self._exchange(self._body_for(request))
+        try:
+            yield events
+        finally:
+            await events.aclose()
+
+    def _prefix(self, settings: RequestSettings) -> bytes:
+        """Settings rendered once per settings object (they do not change between turns)."""
+        cached = self._prefix_cache
+        if cached is not None and cached[0] is settings:
+            return cached[1]
+        rendered = render_fields(settings.fields())
+        self._prefix_cache = (settings, rendered)
+        return rendered
+
+    def _body_for(self, request: TurnRequest) -> bytes:
+        items = request.items
+        prev = request.previous_response_id
+        if prev is not None and prev == self._server_head:
+            start = request.new_from
+        elif prev is None and request.new_from == 0 and self._warm_id == self._server_head:
+            prev, start = self._warm_id, 0
+        else:
+            prev, start = None, 0
+        if prev is not None and start > 0:
+            self.stats.incremental_requests += 1
+        else:
+            self.stats.full_requests += 1
+        self.stats.last_request_items = len(items) - start
+        return assemble_body(
+            _CREATE,
+            self._prefix(request.settings),
+            render_fields({"previous_response_id": prev}) if prev else b"",
+            input_items=[entry.raw for entry in items[start:]],
+        )
+
+    async def _exchange(self, body: bytes) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
+        ws = self._ws
+        if ws is None:
+            raise ConnectionLost("not connected")
+        self._busy = True
+        finished = False
+        try:
+            with map_transport_errors("send"):
+                await ws.send(body, text=True)
+            self.stats.requests += 1
+            self.stats.bytes_sent += len(body)
+            self.stats.last_request_bytes = len(body)
+            read_timeout = self._timeouts.read
+            while True:
+                with map_transport_errors("stream"):
+                    if read_timeout is None:
+                        raw = await ws.recv(decode=False)
+                    else:
+                        with anyio.fail_after(read_timeout):
+                            raw = await ws.recv(decode=False)
+                self.stats.bytes_received += len(raw)
+                self.stats.events_received += 1
+                event = parse_server_event(raw)
+                etype = event.type
+                if isinstance(event, ErrorEvent):
+                    finished = True
+                    self._server_head = None
+                    raise error_from_event(event)
+                if etype in TERMINAL_EVENT_TYPES:
+                    finished = True
+                    response = getattr(event, "response", None)
+                    ok = etype == "response.completed"
+                    self._server_head = response.id if ok and response is not None else None
+                    yield event
+                    return
+                yield event
+        finally:
+            self._busy = False
+            if not finished:
+                # Abandoned mid-response (cancelled, failed): the socket still carries the rest
+                # of that response, so it cannot serve the next turn. Drop it.
+                await self._drop()
+
+    async def _drop(self) -> None:
+        ws, self._ws = self._ws, None
+        self._server_head = None
+        self._warm_id = None
+        if ws is not None:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(self._timeouts.close):
+                await ws.close()
+
+    async def reset(self) -> None:
+        await self._drop()
+
+    async def aclose(self) -> None:
+        await self._drop()
+
+    def debug_state(self) -> dict[str, Any]:
+        return {"connected": self.connected, "server_head": self._server_head}
