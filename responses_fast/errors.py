@@ -29,6 +29,8 @@ Third-party exceptions are translated in ``responses_fast.transports._errors`` o
 
 from __future__ import annotations
 
+import builtins
+
 __all__ = [
     "APIError",
     "AuthenticationError",
@@ -215,7 +217,7 @@ def api_error_for_status(
             param=param,
             request_id=request_id,
         )
-    cls: type[APIError] = APIError
+    cls: builtins.type[APIError] = APIError  # `type` is shadowed by the parameter
     if status in (401, 403):
         cls = AuthenticationError
     elif status is not None and status >= 500:

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ..errors import RemoteProtocolError
+from responses_fast.errors import RemoteProtocolError
+
 from .items import Item
 from .server_events import validation_reason
 

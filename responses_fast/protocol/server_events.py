@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ..errors import RemoteProtocolError
+from responses_fast.errors import RemoteProtocolError
+
 from .items import Item
 
 __all__ = [
@@ -200,7 +201,8 @@ class ReasoningTextDelta(_Event):
 
 
 class ErrorEvent(_Event):
-    """``error``: nested on WebSocket (``status`` + ``error{}``), flat on SSE (``code``, ``message``)."""
+    """``error``: nested on WebSocket (``status`` + ``error{}``), flat on SSE (``code``,
+    ``message``)."""
 
     type: Literal["error"]
     status: int | None = None

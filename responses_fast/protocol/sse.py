@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import LocalProtocolError, RemoteProtocolError
+from responses_fast.errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEDecoder", "SSEMessage", "encode_sse"]
 
@@ -27,7 +27,7 @@ class SSEMessage:
 
 
 class SSEDecoder:
-    """Splits a byte stream into SSE messages (``event:``/``data:`` fields, blank-line terminated)."""
+    """Splits a byte stream into SSE messages (``event:``/``data:`` fields, blank-line ended)."""
 
     __slots__ = ("_buf", "_data", "_event", "_max", "_size", "_started")
 
