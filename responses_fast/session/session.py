@@ -35,6 +35,7 @@ from ..errors import (
 from ..protocol.items import FunctionCall, FunctionCallOutput, Message, item_text, user_message
 from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
+from ..transports.factory import make_transport
 from ..transports.retry import backoff, classify
 from .events import Event, Reconnected, RunFinished, RunResult, TurnFinished, TurnStarted, Usage
 from .log import ItemLog
@@ -156,16 +157,14 @@ class AgentSession:
     def _make_transport(self, transport: str | Transport, warmup: bool) -> Transport:
         if isinstance(transport, Transport):
             return transport
-        if transport == "websocket":
-            from ..transports.websocket import WebSocketTransport
-
-            return WebSocketTransport(
-                self.base_url,
-                self._api_key,
-                timeouts=self.timeouts,
-                warmup=self.request_settings if warmup else None,
-            )
-        raise ConfigurationError(f"unknown transport {transport!r}")
+        return make_transport(
+            transport,
+            base_url=self.base_url,
+            api_key=self._api_key,
+            timeouts=self.timeouts,
+            settings=self.request_settings,
+            warmup=warmup,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
