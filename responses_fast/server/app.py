@@ -1,0 +1,335 @@
+"""The ASGI app and the ways to run it: ``serve()``, ``serve_in_thread()``, ``run_server()``.
+
+uvicorn runs in-process on a socket we bind ourselves (port 0 picks a free port), with the
+sans-I/O websockets protocol (a subclass that lets a fault abort the TCP connection).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator, Generator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import anyio
+import orjson
+import uvicorn
+from anyio.abc import TaskGroup
+from anyio.from_thread import start_blocking_portal
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, WebSocketRoute
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from .engine import ServerConfig, ServerState
+from .scripted import DEFAULT_TOKENS_PER_SECOND, DEFAULT_TTFT, Script, parse_script
+from .stats import RequestRecord, ServerStatistics
+from .websocket import ABORT_SCOPE_KEY, websocket_endpoint
+
+__all__ = [
+    "LocalServer",
+    "ScriptSource",
+    "ServerThread",
+    "build_app",
+    "load_script",
+    "run_server",
+    "serve",
+    "serve_in_thread",
+]
+
+ScriptSource = str | os.PathLike[str] | list[Any] | Mapping[str, Any] | Script
+
+
+class _AbortFilter(logging.Filter):
+    """Hide the tracebacks uvicorn logs for bodies we cut off on purpose (HTTP close faults)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not getattr(exc, "responses_fast_fault", False)
+
+
+_uvicorn_logger = logging.getLogger("uvicorn.error")
+if not any(isinstance(f, _AbortFilter) for f in _uvicorn_logger.filters):
+    _uvicorn_logger.addFilter(_AbortFilter())
+
+
+class _WSProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O protocol plus an abort hook in the scope (the 1006 fault)."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope[ABORT_SCOPE_KEY] = self.transport.abort
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # in-process: leave the host's signal handlers alone
+
+
+def load_script(source: ScriptSource) -> Script:
+    """A script from a JSON file path, a list of turns, a mapping or a Script."""
+    if isinstance(source, (str, os.PathLike)):
+        return parse_script(orjson.loads(Path(source).read_bytes()))
+    return parse_script(source)
+
+
+def build_app(state: ServerState) -> Starlette:
+    from .chat import chat_routes
+    from .http import http_routes
+
+    routes: list[BaseRoute] = [
+        WebSocketRoute("/v1/responses", websocket_endpoint),
+        *http_routes(),
+        *chat_routes(),
+    ]
+    app = Starlette(routes=routes)
+    app.state.responses_fast = state
+    return app
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class LocalServer:
+    """A running local server: URLs, counters and script control."""
+
+    def __init__(
+        self,
+        script: ScriptSource | None = None,
+        *,
+        scripts: Mapping[str, ScriptSource] | None = None,
+        tokens_per_second: float | None = DEFAULT_TOKENS_PER_SECOND,
+        ttft: float = DEFAULT_TTFT,
+        api_key: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_connection_age: float = 3600.0,
+        max_message_size: int = 16 * 1024 * 1024,
+        cerebras_quirk: bool = False,
+        log_level: str = "warning",
+    ) -> None:
+        config = ServerConfig(
+            tokens_per_second=tokens_per_second or None, ttft=ttft, api_key=api_key,
+            max_connection_age=max_connection_age, max_message_size=max_message_size,
+            cerebras_quirk=cerebras_quirk,
+        )
+        self.state = ServerState(config=config)
+        self.state.script = load_script(script) if script is not None else Script(())
+        for name, src in (scripts or {}).items():
+            self.state.scripts[name] = load_script(src)
+        self.host = host
+        self._requested_port = port
+        self._log_level = log_level
+        self._sock: socket.socket | None = None
+        self._uvicorn: _Server | None = None
+        self._done = anyio.Event()
+        self._tg_cm: TaskGroup | None = None
+        self.port = 0
+
+    # -- URLs
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT/v1`` (for the openai SDK)."""
+        return f"http://{self._url_host}:{self.port}/v1"
+
+    @property
+    def root_url(self) -> str:
+        """``http://HOST:PORT`` (for cerebras-cloud-sdk, which appends /v1 itself)."""
+        return f"http://{self._url_host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self._url_host}:{self.port}/v1/responses"
+
+    @property
+    def _url_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    # -- control and counters
+
+    @property
+    def config(self) -> ServerConfig:
+        return self.state.config
+
+    def set_script(self, script: ScriptSource, *, name: str | None = None) -> None:
+        """Replace the default script (or a named one); fault counters restart."""
+        parsed = load_script(script)
+        if name is None:
+            self.state.script = parsed
+        else:
+            self.state.scripts[name] = parsed
+        self.state.faults.reset()
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of every request record so far, in arrival order."""
+        return self.state.stats.records()
+
+    def statistics(self) -> ServerStatistics:
+        return self.state.stats.snapshot()
+
+    def reset_statistics(self) -> None:
+        self.state.stats.reset()
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        self._sock = _bind(self.host, self._requested_port)
+        self.port = self._sock.getsockname()[1]
+        config = uvicorn.Config(
+            build_app(self.state),
+            log_config=None,
+            log_level=self._log_level,
+            access_log=False,
+            lifespan="off",
+            ws=_WSProtocol,
+            ws_max_size=self.state.config.max_message_size,
+            ws_ping_interval=None,
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=30,
+        )
+        self._uvicorn = _Server(config)
+        self._done = anyio.Event()
+        self._tg_cm = anyio.create_task_group()
+        tg = await self._tg_cm.__aenter__()
+        tg.start_soon(self._serve)
+        while not self._uvicorn.started:
+            if self._done.is_set():
+                raise RuntimeError("the local server failed to start")
+            await anyio.sleep(0.002)
+
+    async def _serve(self) -> None:
+        assert self._uvicorn is not None and self._sock is not None
+        try:
+            await self._uvicorn.serve(sockets=[self._sock])
+        finally:
+            self._done.set()
+
+    async def aclose(self) -> None:
+        if self._uvicorn is None:
+            return
+        self._uvicorn.should_exit = True
+        try:
+            with anyio.fail_after(5):
+                await self._done.wait()
+        except TimeoutError:
+            self._uvicorn.force_exit = True
+        if self._tg_cm is not None:
+            await self._tg_cm.__aexit__(None, None, None)
+            self._tg_cm = None
+        if self._sock is not None:
+            self._sock.close()
+        self._uvicorn = None
+
+    async def __aenter__(self) -> LocalServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+@contextlib.asynccontextmanager
+async def serve(script: ScriptSource | None = None, **config: Any) -> AsyncIterator[LocalServer]:
+    """Run the local server for the duration of the ``async with`` block.
+
+    ``config``: scripts, tokens_per_second, ttft, api_key, host, port, max_connection_age,
+    max_message_size, cerebras_quirk, log_level (see :class:`LocalServer`).
+    """
+    server = LocalServer(script, **config)
+    async with server:
+        yield server
+
+
+class ServerThread:
+    """The local server on its own event loop thread, for synchronous code and notebooks."""
+
+    def __init__(self, script: ScriptSource | None = None, **config: Any) -> None:
+        self.server = LocalServer(script, **config)
+        self._stack: contextlib.ExitStack | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> ServerThread:
+        with self._lock:
+            if self._stack is not None:
+                return self
+            stack = contextlib.ExitStack()
+            portal = stack.enter_context(start_blocking_portal("asyncio"))
+            stack.enter_context(portal.wrap_async_context_manager(self.server))
+            self._stack = stack
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # the same surface as LocalServer
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.server, name)
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def ws_url(self) -> str:
+        return self.server.ws_url
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.server.requests
+
+    def statistics(self) -> ServerStatistics:
+        return self.server.statistics()
+
+    def set_script(self, script: ScriptSource, *, name: str | None = None) -> None:
+        self.server.set_script(script, name=name)
+
+
+def serve_in_thread(script: ScriptSource | None = None, **config: Any) -> ServerThread:
+    """Start the server on a background thread; ``stop()`` it (or use ``with``)."""
+    return ServerThread(script, **config).start()
+
+
+def run_server(host: str = "127.0.0.1", port: int = 8765, **config: Any) -> None:
+    """Run until interrupted (the ``responses-fast serve`` command)."""
+
+    async def main() -> None:
+        async with serve(host=host, port=port, **config) as server:
+            print(f"responses_fast local server on {server.base_url} (ws: {server.ws_url})",
+                  flush=True)
+            await anyio.sleep_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(main)

@@ -1,0 +1,258 @@
+"""What WebSocket and HTTP share: configuration, process-wide state, and request -> plan.
+
+:func:`prepare` validates a ``response.create`` body, rebuilds the full context from the
+``previous_response_id`` chain, picks the model's turn and returns everything an endpoint needs to
+stream it. Failures are :class:`ApiFailure` (status, code, message, param), which each endpoint
+renders in its own dialect.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from responses_fast.protocol.client_events import ResponseCreate
+
+from .faults import Fault, FaultBook
+from .scripted import (
+    DEFAULT_TOKENS_PER_SECOND,
+    DEFAULT_TTFT,
+    Entry,
+    PrefixCache,
+    Script,
+    TurnPlan,
+    context_from_items,
+    echo_plan,
+    estimate_tokens,
+    output_items,
+    output_token_counts,
+    plan_turn,
+    usage_object,
+)
+from .stats import StatsRecorder
+
+__all__ = ["ApiFailure", "Prepared", "ServerConfig", "ServerState", "StoredResponse", "prepare"]
+
+
+class ApiFailure(Exception):
+    """A request-level error, rendered by each endpoint in its own shape."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, param: str | None = None,
+        type: str | None = None, headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.param = param
+        self.type = type or ("server_error" if status >= 500 else "invalid_request_error")
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+
+    @classmethod
+    def from_fault(cls, fault: Fault) -> ApiFailure:
+        code, etype, msg = fault.error_fields()
+        return cls(fault.status, code, msg, type=etype, headers=fault.headers())
+
+
+@dataclass
+class ServerConfig:
+    tokens_per_second: float | None = DEFAULT_TOKENS_PER_SECOND
+    ttft: float = DEFAULT_TTFT
+    api_key: str | None = None
+    max_connection_age: float = 3600.0
+    max_message_size: int = 16 * 1024 * 1024
+    cerebras_quirk: bool = False
+    connection_cache_size: int = 256
+
+
+@dataclass(slots=True)
+class StoredResponse:
+    """A finished response and how to rebuild its context: parent chain + own input."""
+
+    id: str
+    parent: StoredResponse | None
+    input: list[dict[str, Any]]
+    output: list[dict[str, Any]]
+    response: dict[str, Any]
+
+    def full_context(self) -> list[dict[str, Any]]:
+        """Every item up to and including this response's output."""
+        chain: list[StoredResponse] = []
+        node: StoredResponse | None = self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        items: list[dict[str, Any]] = []
+        for n in reversed(chain):
+            items.extend(n.input)
+            items.extend(n.output)
+        return items
+
+
+@dataclass
+class ServerState:
+    """Process-wide state shared by every endpoint and connection."""
+
+    config: ServerConfig = field(default_factory=ServerConfig)
+    script: Script = field(default_factory=lambda: Script(()))
+    scripts: dict[str, Script] = field(default_factory=dict)
+    store: OrderedDict[str, StoredResponse] = field(default_factory=OrderedDict)
+    store_limit: int = 10_000
+    faults: FaultBook = field(default_factory=FaultBook)
+    prefix_cache: PrefixCache = field(default_factory=PrefixCache)
+    stats: StatsRecorder = field(default_factory=StatsRecorder)
+
+    def resolve_script(self, model: str) -> Script | None:
+        if model == "scripted":
+            return self.script
+        if model.startswith("scripted:"):
+            return self.scripts.get(model.split(":", 1)[1])
+        return None
+
+    def pacing(self, script: Script | None) -> tuple[float | None, float]:
+        tps = self.config.tokens_per_second
+        ttft = self.config.ttft
+        if script is not None:
+            if script.pacing_set:
+                tps = script.tokens_per_second
+            if script.ttft is not None:
+                ttft = script.ttft
+        return (tps or None), ttft
+
+    def save(self, stored: StoredResponse) -> None:
+        self.store[stored.id] = stored
+        while len(self.store) > self.store_limit:
+            self.store.popitem(last=False)
+
+
+@dataclass(slots=True)
+class Prepared:
+    response_id: str
+    plan: TurnPlan
+    skeleton: dict[str, Any]
+    usage: dict[str, Any]
+    input: list[dict[str, Any]]
+    output: list[dict[str, Any]]
+    parent: StoredResponse | None
+    context_items: int
+    fault: Fault | None
+    tokens_per_second: float | None
+    ttft: float
+    store: bool
+    generate: bool
+
+    def stored(self) -> StoredResponse:
+        final = {**self.skeleton, "status": "completed", "output": self.output,
+                 "usage": self.usage}
+        return StoredResponse(self.response_id, self.parent, self.input, self.output, final)
+
+
+def new_response_id() -> str:
+    return "resp_" + secrets.token_hex(12)
+
+
+def _input_items(create: ResponseCreate) -> list[dict[str, Any]]:
+    if create.input is None:
+        return []
+    if isinstance(create.input, str):
+        return [{"type": "message", "role": "user", "content": create.input}]
+    return [it.model_dump(mode="json", exclude_unset=True) for it in create.input]
+
+
+def prepare(
+    state: ServerState,
+    create: ResponseCreate,
+    lookup: Callable[[str], StoredResponse | None],
+) -> Prepared:
+    """Validate a create, rebuild its context and plan the turn (raises ApiFailure)."""
+    if create.background:
+        raise ApiFailure(400, "unsupported_parameter",
+                         "background mode is not supported by this server.", param="background")
+    model = create.model
+    if not model:
+        raise ApiFailure(400, "missing_required_parameter", "Missing required parameter: 'model'.",
+                         param="model")
+    script = state.resolve_script(model)
+    if script is None and model != "echo":
+        raise ApiFailure(404, "model_not_found",
+                         f"The model '{model}' does not exist or you do not have access to it.",
+                         param="model")
+    parent: StoredResponse | None = None
+    if create.previous_response_id is not None:
+        parent = lookup(create.previous_response_id)
+        if parent is None:
+            raise ApiFailure(
+                400, "previous_response_not_found",
+                f"Previous response with id '{create.previous_response_id}' not found.",
+                param="previous_response_id",
+            )
+    new_items = _input_items(create)
+    context_dicts = (parent.full_context() if parent else []) + new_items
+    context: list[Entry] = context_from_items(context_dicts)
+    generate = create.generate is not False
+    if not generate:
+        plan = TurnPlan(0, ())
+        fault = None
+    elif script is None:
+        plan = echo_plan(context)
+        fault = None
+    else:
+        plan = plan_turn(script, context)
+        fault = state.faults.take(id(script), plan.turn_index, plan.fault)
+    output = output_items(plan)
+    prefix = orjson.dumps([create.instructions, create.tools]).decode()
+    keys = [prefix, *(e.key for e in context)]
+    out_keys = [e.key for e in context_from_items(output)]
+    input_tokens = sum(estimate_tokens(k) for k in keys)
+    cached = state.prefix_cache.lookup_and_add(keys)
+    state.prefix_cache.lookup_and_add(keys + out_keys)  # the continuation's prefix
+    out_tokens, reasoning_tokens = output_token_counts(plan)
+    usage = usage_object(input_tokens, cached, out_tokens, reasoning_tokens, plan.tokens)
+    rid = new_response_id()
+    store = create.store is not False
+    extra = create.model_extra or {}
+    skeleton: dict[str, Any] = {
+        "id": rid,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "in_progress",
+        "model": model,
+        "output": [],
+        "parallel_tool_calls": (
+            create.parallel_tool_calls if create.parallel_tool_calls is not None else True
+        ),
+        "tool_choice": create.tool_choice if create.tool_choice is not None else "auto",
+        "tools": create.tools or [],
+        "store": store,
+        "previous_response_id": create.previous_response_id,
+        "instructions": create.instructions,
+        "metadata": create.metadata or {},
+        "usage": None,
+        "error": None,
+        "incomplete_details": None,
+        "text": extra.get("text") or {"format": {"type": "text"}},
+        "truncation": extra.get("truncation") or "disabled",
+        "temperature": extra.get("temperature", 1.0),
+        "top_p": extra.get("top_p", 1.0),
+        "max_output_tokens": create.max_output_tokens,
+        "prompt_cache_key": create.prompt_cache_key,
+        "reasoning": extra.get("reasoning") or {"effort": None, "summary": None},
+        "service_tier": "default",
+        "background": False,
+    }
+    tps, ttft = state.pacing(script)
+    return Prepared(
+        response_id=rid, plan=plan, skeleton=skeleton, usage=usage, input=new_items,
+        output=output, parent=parent, context_items=len(context_dicts), fault=fault,
+        tokens_per_second=tps, ttft=ttft, store=store, generate=generate,
+    )
