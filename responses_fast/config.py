@@ -1,4 +1,4 @@
-"""Configuration objects: frozen, with defaults that are on (timeouts) and secrets kept out of reprs."""
+"""Configuration objects: frozen, timeouts on by default, secrets kept out of reprs."""
 
 from __future__ import annotations
 

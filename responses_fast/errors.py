@@ -3,18 +3,18 @@
 ::
 
     ResponsesFastError
-    ├── ConfigurationError (+ValueError)     bad argument, unknown transport, missing key
+    ├── ConfigurationError (+ValueError)     bad argument, unknown transport, no key
     ├── UsageError (+RuntimeError)           misuse: session closed, run() while a run is active
     ├── ProtocolError
     │   ├── LocalProtocolError               we were about to send what the protocol forbids
-    │   └── RemoteProtocolError              the peer sent what cannot be parsed; carries the raw frame
+    │   └── RemoteProtocolError              the peer sent what cannot be parsed (.raw)
     ├── TransportError                       the I/O failed
     │   ├── ConnectError
     │   ├── ConnectionLost                   dropped mid-stream
     │   └── TransportTimeout (+TimeoutError)
     │       ├── ConnectTimeout
     │       └── ReadTimeout
-    ├── APIError                             the service said no: .status, .code, .message, .request_id
+    ├── APIError                             the service said no: .status, .code, .request_id
     │   ├── AuthenticationError              401/403
     │   ├── RateLimitError                   429; .retry_after
     │   ├── BadRequestError                  400/404/409/422 (incl. previous_response_not_found)

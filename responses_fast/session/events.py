@@ -1,4 +1,4 @@
-"""Events a run yields through ``AgentSession.stream()``: past-tense facts, in the order they happen."""
+"""Events a run yields through ``AgentSession.stream()``: facts, in the order they happen."""
 
 from __future__ import annotations
 

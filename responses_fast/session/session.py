@@ -119,7 +119,8 @@ class AgentSession:
         self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if not self._api_key and "api.openai.com" in self.base_url:
             raise ConfigurationError(
-                "no API key: set OPENAI_API_KEY or pass api_key= (or point base_url at a local server)"
+                "no API key: set OPENAI_API_KEY or pass api_key= "
+                "(or point base_url at a local server)"
             )
         self.policy = policy
         self.approval = approval
@@ -265,8 +266,7 @@ class AgentSession:
             await emit(RunFinished(result))
             return result
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                self._close_dangling_calls()
+            self._close_dangling_calls()
             raise
         finally:
             self._running = False
@@ -301,7 +301,9 @@ class AgentSession:
                 delay = decision.delay if decision.delay is not None else next(delays, 0.0)
                 if isinstance(exc, TransportError):
                     await self.transport.reset()
-                log.info("turn %d attempt %d failed (%s); retrying in %.2fs", turn, attempt, exc, delay)
+                log.info(
+                    "turn %d attempt %d failed (%s); retrying in %.2fs", turn, attempt, exc, delay
+                )
                 await emit(Reconnected(turn, attempt, str(exc), delay))
                 await anyio.sleep(delay)
                 continue

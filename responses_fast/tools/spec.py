@@ -197,7 +197,7 @@ def _model_for(fn: Handler, arg_docs: Mapping[str, str]) -> type[BaseModel]:
             if pname in arg_docs:
                 info.description = arg_docs[pname]
         fields[pname] = (annotation, info)
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         f"{fn.__name__}_args",
         __config__=ConfigDict(extra="forbid"),
         **fields,

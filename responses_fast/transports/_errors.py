@@ -108,10 +108,13 @@ def map_transport_errors(phase: str = "stream") -> Iterator[None]:
         raise
     except websockets.exceptions.InvalidStatus as exc:
         resp = exc.response
-        raise error_from_body(resp.status_code, resp.body or b"", dict(resp.headers)) from exc
+        body = bytes(resp.body or b"")
+        raise error_from_body(resp.status_code, body, dict(resp.headers)) from exc
     except websockets.exceptions.ConnectionClosed as exc:
         code = exc.rcvd.code if exc.rcvd is not None else None
-        raise ConnectionLost(f"websocket closed during {phase} (code {code})", close_code=code) from exc
+        raise ConnectionLost(
+            f"websocket closed during {phase} (code {code})", close_code=code
+        ) from exc
     except (websockets.exceptions.InvalidHandshake, websockets.exceptions.InvalidURI) as exc:
         raise ConnectError(f"websocket handshake failed: {type(exc).__name__}") from exc
     except httpx.ConnectTimeout as exc:

@@ -95,7 +95,7 @@ class Transport(abc.ABC):
     def __init__(self) -> None:
         self.stats = TransportStats()
 
-    async def connect(self) -> None:
+    async def connect(self) -> None:  # noqa: B027 - optional hook
         """Open (and warm) the connection ahead of the first turn. Optional; idempotent."""
 
     @abc.abstractmethod
@@ -104,7 +104,7 @@ class Transport(abc.ABC):
     ) -> AbstractAsyncContextManager[AsyncIterator[ServerEvent | UnknownEvent]]:
         """Send ``request``; the context yields its server events."""
 
-    async def reset(self) -> None:
+    async def reset(self) -> None:  # noqa: B027 - optional hook
         """Drop the connection after a failure; the next turn reconnects."""
 
     @abc.abstractmethod

@@ -27,4 +27,5 @@ def make_transport(
         return WebSocketTransport(
             base_url, api_key, timeouts=timeouts, warmup=settings if warmup else None
         )
-    raise ConfigurationError(f"unknown transport {kind!r}; choose one of {', '.join(TRANSPORT_NAMES)}")
+    names = ", ".join(TRANSPORT_NAMES)
+    raise ConfigurationError(f"unknown transport {kind!r}; choose one of {names}")

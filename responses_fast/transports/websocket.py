@@ -32,11 +32,13 @@ from ..protocol.server_events import (
     parse_server_event,
 )
 from ._errors import error_from_event, map_transport_errors
+from ._logging import wire_logger
 from .base import RequestSettings, Transport, TurnRequest
 
 __all__ = ["WebSocketTransport", "websocket_url"]
 
 log = logging.getLogger("responses_fast.transports.websocket")
+_WIRE_LOG = wire_logger("responses_fast.transports.websocket.wire")
 
 _CREATE = render_fields({"type": "response.create"})
 
@@ -104,9 +106,11 @@ class WebSocketTransport(Transport):
                     open_timeout=self._timeouts.connect,
                     close_timeout=self._timeouts.close,
                     max_size=self._max_size,
-                    compression=None,  # the payloads are small JSON; deflate costs more CPU than it saves
+                    # Small JSON payloads: deflate costs more CPU than it saves on the wire.
+                    compression=None,
                     ping_interval=20,
                     ping_timeout=20,
+                    logger=_WIRE_LOG,
                 )
             self._opened_at = time.monotonic()
             self._server_head = None
