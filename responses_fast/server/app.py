@@ -22,6 +22,7 @@ import uvicorn
 from anyio.abc import TaskGroup
 from anyio.from_thread import start_blocking_portal
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, WebSocketRoute
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -82,14 +83,14 @@ def load_script(source: ScriptSource) -> Script:
 
 def build_app(state: ServerState) -> Starlette:
     from .chat import chat_routes
-    from .http import http_routes
+    from .http import RequestIdMiddleware, http_routes
 
     routes: list[BaseRoute] = [
         WebSocketRoute("/v1/responses", websocket_endpoint),
         *http_routes(),
         *chat_routes(),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])
     app.state.responses_fast = state
     return app
 
