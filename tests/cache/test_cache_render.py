@@ -32,7 +32,7 @@ def test_log_item_accepts_a_mapping() -> None:
 
 def test_unserializable_item_names_index_and_type() -> None:
     good = user_message("fine")
-    bad = FunctionCallOutput(call_id="c1", output="x", payload=object())
+    bad = FunctionCallOutput.model_validate({"call_id": "c1", "output": "x", "payload": object()})
     with pytest.raises(ConfigurationError) as info:
         log_items([good, good, bad])
     msg = str(info.value)
@@ -44,7 +44,7 @@ def test_unserializable_item_names_index_and_type() -> None:
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), [1.0, float("-inf")]])
 def test_non_finite_numbers_refused(value: object) -> None:
     with pytest.raises(ConfigurationError, match="NaN or infinite"):
-        log_item(FunctionCallOutput(call_id="c", output="x", score=value))
+        log_item(FunctionCallOutput.model_validate({"call_id": "c", "output": "x", "score": value}))
 
 
 def test_lone_surrogate_refused() -> None:

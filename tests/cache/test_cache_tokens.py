@@ -106,7 +106,9 @@ def test_count_item_is_content_plus_overhead() -> None:
 
 def test_reasoning_and_unknown_items_are_counted() -> None:
     counter = TokenCounter("gpt-4")
-    r = Reasoning(summary=[{"type": "summary_text", "text": "thinking"}], encrypted_content="x" * 600)
+    r = Reasoning(
+        summary=[{"type": "summary_text", "text": "thinking"}], encrypted_content="x" * 600
+    )
     assert counter.count_item(r) == counter.count_text("thinking") + 4 + 100
     u = UnknownItem.model_validate({"type": "web_search_call", "id": "ws_1", "status": "done"})
     assert counter.count_item(u) > 4
