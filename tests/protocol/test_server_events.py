@@ -276,7 +276,7 @@ def test_error_event_both_shapes() -> None:
     ws = parse_server_event(
         b'{"type":"error","status":400,"sequence_number":null,"stream_id":"lane-a",'
         b'"error":{"type":"invalid_request_error","code":"previous_response_not_found",'
-        b'"message":"Previous response with id \'resp_x\' not found.","param":"previous_response_id",'
+        b'"message":"Previous response not found.","param":"previous_response_id",'
         b'"headers":{"x-request-id":"r"},"misalignment":null}}'
     )
     assert isinstance(ws, ErrorEvent) and ws.status == 400
