@@ -20,6 +20,7 @@ from responses_fast.cache.prefix import (
 from responses_fast.cache.render import log_item
 from responses_fast.cache.tokens import TokenCounter
 from responses_fast.errors import ConfigurationError
+from responses_fast.protocol.client_events import assemble_body, render_fields
 from responses_fast.protocol.items import FunctionCall, FunctionCallOutput, user_message
 from responses_fast.transports.base import RequestSettings
 
@@ -132,3 +133,19 @@ def test_session_cache_key() -> None:
     assert a != b and a.startswith("rf-") and len(a) == 35
     assert session_cache_key("conv-1") == session_cache_key("conv-1") != session_cache_key("x")
     assert session_cache_key(b"conv-1") == session_cache_key("conv-1")
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+@pytest.mark.parametrize("pieces", [(), (STREAM_TRUE,), (b"", WS_RESPONSE_CREATE, STREAM_TRUE)])
+def test_bodies_match_protocol_assemble_body(n: int, pieces: tuple[bytes, ...]) -> None:
+    items = [log_item(user_message(f"m{i}")) for i in range(n)]
+    for s in (_settings(), RequestSettings(model="x")):
+        prefix = RenderedPrefix.for_settings(s)
+        raws = [i.raw for i in items]
+        assert assemble_full_body(prefix, items, *pieces) == assemble_body(
+            prefix.fields, *pieces, input_items=raws
+        )
+        prev = render_fields({"previous_response_id": "resp_1"})
+        assert assemble_incremental_body(prefix, "resp_1", items, *pieces) == assemble_body(
+            prefix.fields, prev, *pieces, input_items=raws
+        )
