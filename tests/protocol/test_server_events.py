@@ -410,3 +410,26 @@ def test_fuzz_mutated_golden(event: dict[str, object], data: st.DataObject) -> N
 @given(st.sampled_from(GOLDEN), st.integers(min_value=0, max_value=400))
 def test_fuzz_truncated_golden(raw: bytes, cut: int) -> None:
     _check(raw[:cut])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # the unknown-type fast path peeks at a leading "type": these must still parse as known
+        b'{"type":"x","type":"response.output_text.delta","output_index":0,"delta":"a"}',
+        b'{"type":"response.output_text.delt\\u0061","output_index":0,"delta":"a"}',
+        b' {"type":"response.output_text.delta","output_index":0,"delta":"a"}',
+        b'{"output_index":0,"delta":"a","type":"response.output_text.delta"}',
+    ],
+)
+def test_known_type_written_unusually(raw: bytes) -> None:
+    event = parse_server_event(raw)
+    assert isinstance(event, OutputTextDelta) and event.delta == "a"
+
+
+def test_unknown_fast_path_validates_fields() -> None:
+    with pytest.raises(RemoteProtocolError, match="'sequence_number'"):
+        parse_server_event(b'{"type":"new.thing","sequence_number":[]}')
+    event = parse_server_event(b'{"type":"new.thing","sequence_number":3,"x":{"y":[1]}}')
+    assert isinstance(event, UnknownEvent) and event.sequence_number == 3
+    assert event.model_extra == {"x": {"y": [1]}}
