@@ -18,6 +18,7 @@ from ..errors import (
     ConnectionLost,
     ConnectTimeout,
     ReadTimeout,
+    RemoteProtocolError,
     ResponsesFastError,
     api_error_for_status,
 )
@@ -26,6 +27,7 @@ from ..protocol.server_events import ErrorEvent
 __all__ = [
     "error_from_body",
     "error_from_event",
+    "error_from_sdk",
     "map_transport_errors",
     "parse_retry_after",
 ]
@@ -135,3 +137,56 @@ def map_transport_errors(phase: str = "stream") -> Iterator[None]:
         if phase == "connect":
             raise ConnectError(f"could not connect: {type(exc).__name__}") from exc
         raise ConnectionLost(f"connection lost during {phase}: {type(exc).__name__}") from exc
+    except Exception as exc:
+        mapped = error_from_sdk(exc, phase)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def error_from_sdk(exc: BaseException, phase: str = "stream") -> ResponsesFastError | None:
+    """A ``cerebras-cloud-sdk`` exception as a responses_fast error (None: not one of its).
+
+    The SDK is imported only when one of its exceptions is at hand, so other transports never
+    pay for importing it. Status errors keep the SDK's status choice (a body ``status_code``
+    overrides the HTTP status, as for mid-stream error chunks) and the retry-after headers.
+    """
+    if not type(exc).__module__.startswith("cerebras."):
+        return None
+    from cerebras.cloud import sdk
+
+    if isinstance(exc, sdk.APIStatusError):
+        body = exc.body
+        message, code, etype, param = exc.message, None, None, None
+        if isinstance(body, Mapping):
+            message = _str(body.get("message")) or message
+            code, etype = _str(body.get("code")), _str(body.get("type"))
+            param = _str(body.get("param"))
+        headers = exc.response.headers
+        return api_error_for_status(
+            exc.status_code,
+            message,
+            code=code,
+            type=etype,
+            param=param,
+            request_id=headers.get("x-request-id"),
+            retry_after=parse_retry_after(headers),
+        )
+    if isinstance(exc, sdk.APITimeoutError):
+        if phase == "connect":
+            return ConnectTimeout("connect timed out")
+        return ReadTimeout(f"timed out during {phase}")
+    if isinstance(exc, sdk.APIConnectionError):
+        cause = exc.__cause__
+        if phase == "connect" or isinstance(cause, httpx.ConnectError):
+            return ConnectError(f"could not connect: {type(cause).__name__}")
+        return ConnectionLost(f"connection lost during {phase}: {type(cause).__name__}")
+    if isinstance(exc, sdk.APIResponseValidationError):
+        return RemoteProtocolError(f"unexpected response from the server ({exc.status_code})")
+    if isinstance(exc, sdk.APIError):
+        return APIError(" ".join(str(exc.message).split()) or "API error")
+    return None

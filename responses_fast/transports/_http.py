@@ -1,0 +1,122 @@
+"""Pieces shared by the HTTP transports: the pooled client and a streamed POST decoded as SSE.
+
+One :class:`httpx.AsyncClient` per transport for the session's life: HTTP/1.1 keep-alive with an
+idle expiry (120 s) well above tool runtimes, so a turn after a long tool still reuses the warm
+connection instead of paying a new TCP (and TLS) handshake. Timeouts map onto httpx's phases;
+httpx's read timeout bounds the silence between two reads of a stream, which is how a stalled
+stream becomes :class:`~responses_fast.errors.ReadTimeout`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import anyio
+import httpx
+
+from ..config import Timeouts
+from ..errors import ResponsesFastError
+from ..protocol.sse import SSEDecoder, SSEMessage
+from ._errors import error_from_body, map_transport_errors
+from .base import TransportStats
+
+__all__ = ["KEEPALIVE_EXPIRY", "drain", "make_client", "sse_messages", "streamed_post"]
+
+#: Seconds an idle pooled connection is kept (httpx's default is 5 s: shorter than many tools).
+KEEPALIVE_EXPIRY = 120.0
+
+
+def make_client(
+    timeouts: Timeouts,
+    *,
+    headers: Mapping[str, str] | None = None,
+    base_url: str = "",
+    event_hooks: Mapping[str, list[object]] | None = None,
+) -> httpx.AsyncClient:
+    """The one pooled client of a transport (HTTP/1.1, keep-alive, no redirects)."""
+    timeout = httpx.Timeout(
+        connect=timeouts.connect,
+        read=timeouts.read,
+        write=timeouts.read,
+        pool=timeouts.connect,
+    )
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=dict(headers or {}),
+        timeout=timeout,
+        limits=httpx.Limits(
+            max_connections=16, max_keepalive_connections=4, keepalive_expiry=KEEPALIVE_EXPIRY
+        ),
+        http1=True,
+        http2=False,
+        follow_redirects=False,
+        event_hooks=dict(event_hooks) if event_hooks else None,  # type: ignore[arg-type]
+    )
+
+
+@asynccontextmanager
+async def streamed_post(
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    stats: TransportStats,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> AsyncIterator[httpx.Response]:
+    """POST ``body`` and yield the streaming response once its status is known to be 2xx.
+
+    A non-2xx answer is read and raised as an APIError (retry-after included). Leaving the block
+    before the body ended closes the response, which drops its connection from the pool (a
+    half-read HTTP/1.1 connection cannot carry the next request).
+    """
+    request = client.build_request("POST", url, content=body, headers=headers)
+    with map_transport_errors("send"):
+        response = await client.send(request, stream=True)
+    try:
+        stats.requests += 1
+        stats.bytes_sent += len(body)
+        stats.last_request_bytes = len(body)
+        if response.status_code >= 300:
+            with map_transport_errors("stream"):
+                data = await response.aread()
+            stats.bytes_received += len(data)
+            raise error_from_body(response.status_code, data, response.headers)
+        yield response
+    finally:
+        with anyio.CancelScope(shield=True):
+            await response.aclose()
+
+
+async def sse_messages(
+    response: httpx.Response, stats: TransportStats
+) -> AsyncGenerator[SSEMessage, None]:
+    """The SSE messages of a streaming response, decoded incrementally as bytes arrive."""
+    decoder = SSEDecoder()
+    chunks = response.aiter_bytes()
+    while True:
+        with map_transport_errors("stream"):
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                break
+        stats.bytes_received += len(chunk)
+        for message in decoder.feed(chunk):
+            yield message
+    for message in decoder.flush():
+        yield message
+
+
+async def drain(messages: AsyncGenerator[SSEMessage, None], limit: float) -> bool:
+    """Read what follows the terminal event (normally nothing) so the connection is reusable.
+
+    Returns False when the body did not end in time; the caller's close then drops the connection.
+    """
+    try:
+        with anyio.move_on_after(limit):
+            async for _ in messages:
+                pass
+            return True
+    except ResponsesFastError:
+        pass  # the response is complete; a broken tail only costs the pooled connection
+    return False

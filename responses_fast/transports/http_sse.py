@@ -1,0 +1,193 @@
+"""Responses API over HTTP: ``POST {base}/responses`` with ``stream: true``, decoded as SSE.
+
+One pooled keep-alive :class:`httpx.AsyncClient` for the session's life (see ``_http``). With
+``store`` on, the server keeps every response, across connections, so after the first turn only
+the new items travel with ``previous_response_id``; with ``store`` off (the default, and what
+Codex does) every request carries the full context, assembled by joining each item's cached bytes
+(never re-serialized). A lost chain (``previous_response_not_found``) is recovered by the
+session's retry loop, which resends the full context.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+
+from ..config import Timeouts, mask_secret
+from ..errors import ConnectionLost, RemoteProtocolError, TransportError
+from ..protocol.client_events import assemble_body, render_fields
+from ..protocol.server_events import (
+    TERMINAL_EVENT_TYPES,
+    ErrorEvent,
+    ServerEvent,
+    UnknownEvent,
+    parse_server_event,
+)
+from ._errors import error_from_body, error_from_event, map_transport_errors
+from ._http import drain, make_client, sse_messages, streamed_post
+from .base import RequestSettings, Transport, TurnRequest
+
+__all__ = ["HttpSseTransport", "responses_url"]
+
+log = logging.getLogger("responses_fast.transports.http_sse")
+
+_DONE = b"[DONE]"
+
+
+def responses_url(base_url: str) -> str:
+    """``https://host/v1`` -> ``https://host/v1/responses`` (a URL already ending so is kept)."""
+    base = base_url.rstrip("/")
+    return base if base.endswith("/responses") else base + "/responses"
+
+
+class HttpSseTransport(Transport):
+    """Responses over HTTP/SSE on one pooled keep-alive connection.
+
+    Args:
+        base_url: the API base, e.g. ``https://api.openai.com/v1`` or a local server's ``/v1``.
+        api_key: sent as ``Authorization: Bearer``; optional for local servers.
+        timeouts: connect/read timeouts (read: the longest silence inside a stream).
+        store: overrides the request settings' ``store`` (None: follow them). With store on,
+            turns after the first send only the new items plus ``previous_response_id``.
+        headers: extra headers for every request.
+    """
+
+    name = "http"
+    stateful = False
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeouts: Timeouts | None = None,
+        store: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        if self.base_url.endswith("/responses"):
+            self.base_url = self.base_url[: -len("/responses")]
+        self.url = responses_url(base_url)
+        self._api_key = api_key
+        self._timeouts = timeouts or Timeouts()
+        self._store = store
+        self._headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        self._headers.update(headers or {})
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._client: httpx.AsyncClient | None = None
+        self._prefix_cache: tuple[RequestSettings, bytes, bool] | None = None
+
+    def __repr__(self) -> str:
+        return f"HttpSseTransport(url={self.url!r}, api_key={mask_secret(self._api_key)})"
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = make_client(self._timeouts, headers=self._headers)
+        return self._client
+
+    async def connect(self) -> None:
+        """Open the pooled connection ahead of the first turn (``GET {base}/models``).
+
+        Any answer warms the pool; failures are ignored (the first turn reports them), except an
+        authentication error, which is raised now.
+        """
+        client = self._http()
+        try:
+            with map_transport_errors("connect"):
+                response = await client.get(self.base_url + "/models")
+        except TransportError as exc:
+            log.debug("warm-up failed: %s", exc)
+            return
+        self.stats.connects += 1
+        if response.status_code in (401, 403):
+            raise error_from_body(response.status_code, response.content, response.headers)
+
+    async def reset(self) -> None:
+        """Nothing to drop: a failed response already closed its connection."""
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def _prefix(self, settings: RequestSettings) -> tuple[bytes, bool]:
+        """Settings (plus ``stream: true``) rendered once per settings object."""
+        cached = self._prefix_cache
+        if cached is not None and cached[0] is settings:
+            return cached[1], cached[2]
+        store = settings.store if self._store is None else self._store
+        fields = settings.fields()
+        fields["store"] = store
+        fields["stream"] = True
+        rendered = render_fields(fields)
+        self._prefix_cache = (settings, rendered, store)
+        return rendered, store
+
+    def body_for(self, request: TurnRequest) -> bytes:
+        """The request body: the cached prefix plus the cached bytes of the items to send."""
+        prefix, store = self._prefix(request.settings)
+        items = request.items
+        prev = request.previous_response_id if store else None
+        start = request.new_from if prev is not None else 0
+        if prev is not None and start > 0:
+            self.stats.incremental_requests += 1
+        else:
+            self.stats.full_requests += 1
+        self.stats.last_request_items = len(items) - start
+        return assemble_body(
+            prefix,
+            render_fields({"previous_response_id": prev}) if prev else b"",
+            input_items=[entry.raw for entry in items[start:]],
+        )
+
+    @asynccontextmanager
+    async def open_turn(
+        self, request: TurnRequest
+    ) -> AsyncIterator[AsyncIterator[ServerEvent | UnknownEvent]]:
+        body = self.body_for(request)
+        async with streamed_post(self._http(), self.url, body, self.stats) as response:
+            events = self._events(response)
+            try:
+                yield events
+            finally:
+                await events.aclose()
+
+    async def _events(
+        self, response: httpx.Response
+    ) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
+        messages = sse_messages(response, self.stats)
+        try:
+            async for message in messages:
+                data = message.data
+                if data == _DONE:
+                    break
+                event = _parse(data)
+                self.stats.events_received += 1
+                if isinstance(event, ErrorEvent):
+                    raise error_from_event(event)
+                yield event
+                if event.type in TERMINAL_EVENT_TYPES:
+                    await drain(messages, self._timeouts.close)
+                    return
+            raise ConnectionLost("the response stream ended before its terminal event")
+        finally:
+            await messages.aclose()
+
+
+def _parse(data: bytes) -> ServerEvent | UnknownEvent:
+    """One SSE data payload; a legacy ``{"error": {...}}`` payload (no ``type``) is raised."""
+    try:
+        return parse_server_event(data)
+    except RemoteProtocolError:
+        if b'"error"' in data:
+            raise error_from_body(500, data) from None  # a body "status_code" overrides the 500
+        raise
