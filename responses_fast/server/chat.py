@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from responses_fast.protocol.sse import encode_sse
 
 from .engine import ApiFailure, ServerState
-from .http import FaultAbort, error_response, paced, read_json_body
+from .http import FaultAbort, cut_body, error_response, paced, read_json_body
 from .scripted import (
     TurnPlan,
     context_from_messages,
@@ -159,15 +159,17 @@ async def chat_completions(request: Request) -> Response:
         plan = plan_turn(script, context) if script is not None else echo_plan(context)
         record.turn_index = plan.turn_index
         fault = state.faults.take(id(script), plan.turn_index, plan.fault) if script else None
-        if fault is not None and (
-            fault.kind == "http_status" or (fault.kind == "error" and fault.after_events == 0)
-        ):
+        if fault is not None and (fault.kind == "http_status" or (
+            fault.kind == "error" and (fault.after_events == 0 or not data.get("stream"))
+        )):
             record.fault = fault.kind
             raise ApiFailure.from_fault(fault)
     except ApiFailure as exc:
+        response = error_response(exc)
         if record is not None:
             record.status, record.error_code = "error", exc.code
-        return error_response(exc)
+            state.stats.add_out(record.connection_id, len(response.body), record)
+        return response
 
     keys = [orjson.dumps(data.get("tools")).decode(), *(e.key for e in context)]
     prompt = sum(estimate_tokens(k) for k in keys)
@@ -195,6 +197,10 @@ async def chat_completions(request: Request) -> Response:
                                           "completion_time": total, "total_time": total,
                                           "created": float(base["created"])}})
         state.stats.add_out(cid, len(body), record)
+        if fault is not None and fault.kind == "close":
+            record.status, record.fault = "fault", "close"
+            return StreamingResponse(cut_body(body), media_type="application/json",
+                                     headers={"content-length": str(len(body))})
         record.status = "completed"
         return Response(body, media_type="application/json")
 

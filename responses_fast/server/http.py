@@ -33,6 +33,7 @@ __all__ = [
     "FaultAbort",
     "RequestIdMiddleware",
     "connection_id",
+    "cut_body",
     "error_response",
     "http_routes",
     "paced",
@@ -136,16 +137,17 @@ async def create_response(request: Request) -> Response:
         record.turn_index = prepared.plan.turn_index
         record.context_items = prepared.context_items
         fault = prepared.fault
-        if fault is not None and (
-            fault.kind == "http_status" or (fault.kind == "error" and fault.after_events == 0)
-        ):
+        if fault is not None and (fault.kind == "http_status" or (
+            fault.kind == "error" and (fault.after_events == 0 or not create.stream)
+        )):
             record.fault = fault.kind
             raise ApiFailure.from_fault(fault)
     except ApiFailure as exc:
+        response = error_response(exc)
         if record is not None:
             record.status, record.error_code = "error", exc.code
-            state.stats.add_out(cid, 0, record)
-        return error_response(exc)
+            state.stats.add_out(cid, len(response.body), record)
+        return response
     events = response_schedule(prepared.plan, prepared.skeleton, prepared.usage,
                                prepared.tokens_per_second, prepared.ttft)
     if create.stream:
@@ -207,10 +209,10 @@ async def _json_response(
     final = events[-1][1]["response"]
     body = orjson.dumps(final)
     state.stats.add_out(cid, len(body), record)
-    if fault is not None and fault.kind in ("close", "error"):
+    if fault is not None and fault.kind == "close":
         record.fault = fault.kind
         record.status = "fault"
-        return StreamingResponse(_cut_body(body), media_type="application/json",
+        return StreamingResponse(cut_body(body), media_type="application/json",
                                  headers={"content-length": str(len(body))})
     record.status = "completed"
     if p.store:
@@ -218,7 +220,7 @@ async def _json_response(
     return Response(body, media_type="application/json")
 
 
-async def _cut_body(body: bytes) -> AsyncIterator[bytes]:
+async def cut_body(body: bytes) -> AsyncIterator[bytes]:
     yield body[: len(body) // 2]
     raise FaultAbort("emulated connection drop")
 

@@ -160,3 +160,17 @@ async def test_chat_faults() -> None:
                                                                "after_events": 2}}])
         with pytest.raises(httpx.RemoteProtocolError):
             await c.post("/chat/completions", json=body)
+
+
+async def test_non_streaming_faults() -> None:
+    async with serve(script({"kind": "error", "after_events": 4, "status": 500})) as server:
+        async with httpx.AsyncClient(base_url=server.base_url) as c:
+            r = await c.post("/responses", json={"model": "scripted", "input": "hi"})
+            assert r.status_code == 500 and r.json()["error"]["code"] == "server_error"
+            assert server.requests[0].bytes_out == len(r.content)
+            server.set_script(script({"kind": "close"}))
+            body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}]}
+            with pytest.raises(httpx.RemoteProtocolError):
+                await c.post("/chat/completions", json=body)
+            r = await c.post("/chat/completions", json=body)
+            assert r.json()["choices"][0]["message"]["content"] == "hello world, long enough"

@@ -153,8 +153,10 @@ async def test_warmup_generate_false_then_continue() -> None:
         assert final["response"]["usage"]["input_tokens_details"]["cached_tokens"] > 0
 
 
-async def test_stream_id_is_echoed() -> None:
-    async with serve(SCRIPT) as server, connect(server.ws_url) as ws:
+async def test_stream_id_is_echoed_query_and_beta_header_accepted() -> None:
+    beta = {"OpenAI-Beta": "responses_websockets=2026-02-06"}
+    async with serve(SCRIPT) as server, connect(server.ws_url + "?foo=bar",
+                                                additional_headers=beta) as ws:
         await send(ws, model="echo", input="x", stream_id="lane-a")
         events = await until_terminal(ws)
         assert all(e["stream_id"] == "lane-a" for e in events)
