@@ -234,6 +234,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                 if message["type"] == "websocket.disconnect":
                     break
                 text = message.get("text")
+                if conn.closed:
+                    continue  # closing: ignore frames until the peer's disconnect arrives
                 if text is None:
                     data = message.get("bytes") or b""
                     state.stats.add_in(cid, len(data))
@@ -242,9 +244,6 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                     continue
                 state.stats.add_in(cid, len(text.encode()))
                 await _safe(conn.handle(text, tg))
-                if conn.closed:
-                    # drain until the peer's disconnect arrives, then stop
-                    continue
             tg.cancel_scope.cancel()
     except WebSocketDisconnected:
         pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import openai
 import pytest
 from cerebras.cloud.sdk import AsyncCerebras
@@ -201,3 +202,46 @@ async def test_cerebras_sdk_two_turns() -> None:
         await client.close()
         assert [r.turn_index for r in server.requests] == [0, 1]
         assert [r.endpoint for r in server.requests] == ["chat", "chat"]
+
+
+async def test_openai_sdk_reconnects_after_1012_fault() -> None:
+    turns: list[Any] = [{"output": ["hello after the drop"],
+                         "fault": {"kind": "close", "after_events": 2, "code": 1012}}]
+    reconnects: list[int | None] = []
+    async with serve(turns) as server:
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test")
+
+        def on_reconnecting(event: Any) -> None:
+            reconnects.append(event.close_code)
+
+        async with client.responses.connect(on_reconnecting=on_reconnecting) as conn:
+            await conn.response.create(model="scripted", input="hi", store=False)
+            text = ""
+            async with anyio.create_task_group() as tg:
+                async for ev in conn:
+                    if ev.type == "response.output_text.delta":
+                        text += ev.delta
+                    if ev.type == "response.in_progress" and len(server.requests) == 1:
+                        # the socket drops after this event: queue the retry for the new one
+                        async def resend() -> None:
+                            while not reconnects:  # noqa: ASYNC110 - waits on the SDK's callback
+                                await anyio.sleep(0.01)
+                            await conn.response.create(model="scripted", input="hi",
+                                                       store=False)
+                        tg.start_soon(resend)
+                    if ev.type == "response.completed":
+                        break
+            assert text == "hello after the drop"
+        await client.close()
+    assert reconnects == [1012]
+    assert [r.connection_id for r in server.requests] == ["ws-1", "ws-2"]
+
+
+async def test_openai_sdk_retries_429_with_retry_after() -> None:
+    turns: list[Any] = [{"output": ["ok"],
+                         "fault": {"kind": "http_status", "status": 429, "retry_after": 0.05}}]
+    async with serve(turns) as server:
+        async with openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test") as client:
+            resp = await client.responses.create(model="scripted", input="hi")
+            assert resp.output_text == "ok"
+        assert [r.status for r in server.requests] == ["error", "completed"]
