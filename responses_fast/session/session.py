@@ -25,6 +25,11 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import BaseModel
 
+from ..cache.budget import BudgetPolicy, ContextBudget, apply_plan
+from ..cache.prefix import RenderedPrefix, session_cache_key
+from ..cache.render import LoggedItem, truncate_output
+from ..cache.tokens import TokenCounter
+from ..cache.tokens import context_window as known_window
 from ..config import RetryPolicy, Timeouts, mask_secret
 from ..errors import (
     ConfigurationError,
@@ -37,7 +42,16 @@ from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
 from ..transports.factory import make_transport
 from ..transports.retry import backoff, classify
-from .events import Event, Reconnected, RunFinished, RunResult, TurnFinished, TurnStarted, Usage
+from .events import (
+    ContextTrimmed,
+    Event,
+    Reconnected,
+    RunFinished,
+    RunResult,
+    TurnFinished,
+    TurnStarted,
+    Usage,
+)
 from .log import ItemLog
 from .metrics import TurnClock, TurnMetrics
 from .turn import Emit, TurnOutcome, parse_arguments, run_turn
@@ -78,14 +92,19 @@ class AgentSession:
         instructions: the system/developer instructions, sent with every request.
         base_url: API base URL; defaults to ``$OPENAI_BASE_URL`` or the OpenAI API.
         api_key: defaults to ``$OPENAI_API_KEY``; required for the OpenAI API, optional elsewhere.
-        transport: ``"websocket"`` (default) or a :class:`Transport` instance.
+        transport: ``"auto"`` (default: the URL decides, see docs/transports.md), ``"websocket"``,
+            ``"http"``, ``"chat"``, ``"cerebras"`` or a :class:`Transport` instance.
         policy: safety policy checked before every tool call (``check(name, arguments)``).
         approval: callback for calls the policy marks "ask"; returns True to allow. Without
             it such calls are refused.
         output_filter: applied to every tool output before it goes to the model (redaction).
         store: whether the server may persist responses (``store`` in the API).
         max_turns: model calls per ``run()`` before it stops with status ``"max_turns"``.
-        max_tool_output_chars: longer tool outputs keep their head and tail.
+        max_tool_output_bytes: longer tool outputs keep their head and tail around a marker
+            that says how many bytes were left out (binary output is decoded and marked).
+        context_window: the model's window in tokens; defaults to the known window of the model
+            family (none for unknown models: then no budget is applied).
+        budget_policy: how the context is trimmed when a request would not fit (docs/caching.md).
         warmup: warm the server with instructions and tools on connect (WebSocket mode).
         settings: extra request fields passed through (``reasoning``, ``max_output_tokens``, ...).
     """
@@ -98,13 +117,15 @@ class AgentSession:
         instructions: str | None = None,
         base_url: str | None = None,
         api_key: str | None = None,
-        transport: str | Transport = "websocket",
+        transport: str | Transport = "auto",
         policy: CallPolicy | None = None,
         approval: Approval | None = None,
         output_filter: OutputFilter | None = None,
         store: bool = False,
         max_turns: int = 50,
-        max_tool_output_chars: int = 64_000,
+        max_tool_output_bytes: int = 64 * 1024,
+        context_window: int | None = None,
+        budget_policy: BudgetPolicy | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         warmup: bool = True,
@@ -126,7 +147,12 @@ class AgentSession:
         self.approval = approval
         self.output_filter = output_filter
         self.max_turns = max_turns
-        self.max_tool_output_chars = max_tool_output_chars
+        self.max_tool_output_bytes = max_tool_output_bytes
+        window = context_window if context_window is not None else known_window(model)
+        self.budget = ContextBudget(window, policy=budget_policy) if window else None
+        self._counter: TokenCounter | None = None
+        self._prefix_tokens: int | None = None
+        self._last_local_tokens = 0
         self.timeouts = timeouts or Timeouts()
         self.retry_policy = retry or RetryPolicy()
         self.request_settings = RequestSettings(
@@ -136,7 +162,7 @@ class AgentSession:
             tool_choice="auto" if tools else None,
             parallel_tool_calls=True if tools else None,
             store=store,
-            prompt_cache_key=prompt_cache_key or f"rf-{os.urandom(8).hex()}",
+            prompt_cache_key=prompt_cache_key or session_cache_key(),
             extra=tuple((settings or {}).items()),
         )
         self.transport = self._make_transport(transport, warmup)
@@ -279,6 +305,8 @@ class AgentSession:
         attempt = 0
         while True:
             attempt += 1
+            if self.budget is not None:
+                await self._fit_budget(turn, emit)
             request = TurnRequest(
                 settings=self.request_settings,
                 items=self.log.entries,
@@ -307,6 +335,8 @@ class AgentSession:
                 await emit(Reconnected(turn, attempt, str(exc), delay))
                 await anyio.sleep(delay)
                 continue
+            if self.budget is not None and outcome.input_tokens:
+                self.budget.observe_usage(self._last_local_tokens, outcome.input_tokens)
             metrics = clock.metrics(
                 turn=turn,
                 end=time.perf_counter(),
@@ -321,6 +351,52 @@ class AgentSession:
                 attempts=attempt,
             )
             return outcome, metrics
+
+    # -- context budget ------------------------------------------------------------------------
+
+    @property
+    def token_counter(self) -> TokenCounter:
+        """The session's token counter (created on first use; loading an encoding takes ~0.1 s)."""
+        if self._counter is None:
+            self._counter = TokenCounter(self.model)
+        return self._counter
+
+    def count_pending(self) -> None:
+        """Count the items that have no token count yet (runs in a worker thread mid-stream)."""
+        counter = self.token_counter
+        for entry in self.log.uncounted():
+            counter.count_item(entry)
+
+    async def _fit_budget(self, turn: int, emit: Emit) -> None:
+        """Trim the log if the next request would not fit the window (docs/caching.md).
+
+        Counts come from the per-item cache; items counted by nobody yet (the newest tool
+        outputs) are estimated from their size, and counted exactly only if a trim is needed.
+        """
+        budget = self.budget
+        assert budget is not None
+        if self._prefix_tokens is None:
+            prefix = RenderedPrefix.for_settings(self.request_settings)
+            self._prefix_tokens = await anyio.to_thread.run_sync(
+                prefix.token_count, self.token_counter
+            )
+        plan = budget.plan(self.log.entries, self._prefix_tokens, count=_estimate_tokens)
+        if not plan.empty:
+            await anyio.to_thread.run_sync(self.count_pending)
+            counter = self.token_counter
+            plan = budget.plan(self.log.entries, self._prefix_tokens, count=counter.count_item)
+            if not plan.empty:
+                trimmed = apply_plan(self.log.entries, plan, count=counter.count_item)
+                self.log.replace(trimmed.items)
+                log.info(
+                    "context trimmed: %d -> %d tokens (%d shortened, %d dropped)",
+                    trimmed.report.tokens_before,
+                    trimmed.report.tokens_after,
+                    trimmed.report.items_shortened,
+                    trimmed.report.dropped_items,
+                )
+                await emit(ContextTrimmed(turn, trimmed.report))
+        self._last_local_tokens = plan.local_after
 
     def _close_dangling_calls(self) -> None:
         """After a cancelled run every call still gets an output, so the log stays valid."""
@@ -362,8 +438,7 @@ class AgentSession:
         text = result.output
         if self.output_filter is not None:
             text = self.output_filter(text)
-        if len(text) > self.max_tool_output_chars:
-            text = _truncate(text, self.max_tool_output_chars)
+        text = truncate_output(text, self.max_tool_output_bytes)
         if text is not result.output:
             result = ToolResult(text, result.is_error)
         self._executed[call.call_id] = result
@@ -447,8 +522,6 @@ def _final_text(items: Sequence[BaseModel]) -> str:
     return ""
 
 
-def _truncate(text: str, limit: int) -> str:
-    head = limit * 2 // 3
-    tail = limit - head
-    omitted = len(text) - head - tail
-    return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[-tail:]}"
+def _estimate_tokens(entry: LoggedItem) -> int:
+    """The cached count, or a size-based upper estimate (JSON is rarely under 3 bytes/token)."""
+    return entry.tokens if entry.tokens is not None else len(entry.raw) // 3 + 4
