@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,6 @@ from .scripted import (
     DEFAULT_TOKENS_PER_SECOND,
     DEFAULT_TTFT,
     Entry,
-    PrefixCache,
     Script,
     TurnPlan,
     context_from_items,
@@ -37,7 +36,15 @@ from .scripted import (
 )
 from .stats import StatsRecorder
 
-__all__ = ["ApiFailure", "Prepared", "ServerConfig", "ServerState", "StoredResponse", "prepare"]
+__all__ = [
+    "ApiFailure",
+    "PrefixCache",
+    "Prepared",
+    "ServerConfig",
+    "ServerState",
+    "StoredResponse",
+    "prepare",
+]
 
 
 class ApiFailure(Exception):
@@ -62,6 +69,38 @@ class ApiFailure(Exception):
     def from_fault(cls, fault: Fault) -> ApiFailure:
         code, etype, msg = fault.error_fields()
         return cls(fault.status, code, msg, type=etype, headers=fault.headers())
+
+
+class PrefixCache:
+    """Emulated prompt caching: the longest already-seen prefix of entries counts as cached.
+
+    Keys are running hashes of the canonical entries, bounded LRU. Pure and in memory.
+    """
+
+    __slots__ = ("_max", "_seen")
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._max = max_entries
+
+    def lookup_and_add(self, keys: Sequence[str]) -> int:
+        """Tokens of the longest known prefix of ``keys``; then remember every prefix."""
+        cached = 0
+        running = 0
+        total = 0
+        missed = False
+        for k in keys:
+            running = hash((running, k))
+            total += estimate_tokens(k)
+            if not missed and running in self._seen:
+                cached = total
+                self._seen.move_to_end(running)
+            else:
+                missed = True
+                self._seen[running] = None
+        while len(self._seen) > self._max:
+            self._seen.popitem(last=False)
+        return cached
 
 
 @dataclass

@@ -24,7 +24,6 @@ delta event per chunk; token k (0-based) of a turn is due at ``ttft + k / tokens
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -38,7 +37,6 @@ __all__ = [
     "DEFAULT_TTFT",
     "Alternative",
     "Entry",
-    "PrefixCache",
     "Script",
     "ScriptItem",
     "Turn",
@@ -335,38 +333,6 @@ def split_tokens(text: str) -> list[str]:
 def estimate_tokens(text: str) -> int:
     """Input token estimate: ceil(characters / 4)."""
     return math.ceil(len(text) / TOKEN_CHARS)
-
-
-class PrefixCache:
-    """Emulated prompt caching: the longest already-seen prefix of entries counts as cached.
-
-    Keys are running hashes of the canonical entries, bounded LRU. Pure and in memory.
-    """
-
-    __slots__ = ("_max", "_seen")
-
-    def __init__(self, max_entries: int = 100_000) -> None:
-        self._seen: OrderedDict[int, None] = OrderedDict()
-        self._max = max_entries
-
-    def lookup_and_add(self, keys: Sequence[str]) -> int:
-        """Tokens of the longest known prefix of ``keys``; then remember every prefix."""
-        cached = 0
-        running = 0
-        total = 0
-        missed = False
-        for k in keys:
-            running = hash((running, k))
-            total += estimate_tokens(k)
-            if not missed and running in self._seen:
-                cached = total
-                self._seen.move_to_end(running)
-            else:
-                missed = True
-                self._seen[running] = None
-        while len(self._seen) > self._max:
-            self._seen.popitem(last=False)
-        return cached
 
 
 def usage_object(

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from responses_fast.server.chat import chat_chunks
+from responses_fast.server.engine import PrefixCache
 from responses_fast.server.faults import FaultBook, parse_fault
 from responses_fast.server.scripted import (
     END_TEXT,
-    PrefixCache,
     context_from_items,
     context_from_messages,
     count_model_turns,
