@@ -41,13 +41,29 @@ class ItemLog(Sequence[LoggedItem]):
         return self._entries
 
     def append(self, item: BaseModel) -> LoggedItem:
-        entry = log_item(item)
+        """Serialize ``item`` once (ConfigurationError if it cannot be) and add it."""
+        entry = log_item(item, index=len(self._entries))
         self._entries.append(entry)
+        self._index(entry.item)
+        return entry
+
+    def _index(self, item: BaseModel) -> None:
         if isinstance(item, FunctionCall):
             self._calls[item.call_id] = item
         elif isinstance(item, FunctionCallOutput):
             self._outputs.add(item.call_id)
-        return entry
+
+    def replace(self, entries: list[LoggedItem]) -> None:
+        """Swap in a trimmed log (context budget). The server's chain no longer matches it."""
+        self._entries = list(entries)
+        self._calls.clear()
+        self._outputs.clear()
+        for entry in self._entries:
+            self._index(entry.item)
+        self.forget_head()
+
+    def uncounted(self) -> list[LoggedItem]:
+        return [e for e in self._entries if e.tokens is None]
 
     def has_call(self, call_id: str) -> bool:
         return call_id in self._calls

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.to_thread
 import orjson
 
 from ..errors import ServerError
@@ -78,6 +79,9 @@ async def run_turn(
         try:
             clock.sent = time.perf_counter()
             async with transport.open_turn(request) as events:
+                if session.budget is not None and log.uncounted():
+                    # Count the newest items in a worker thread while the model streams.
+                    tools.start_soon(anyio.to_thread.run_sync, session.count_pending)
                 async for event in events:
                     now = time.perf_counter()
                     if clock.first_event is None:

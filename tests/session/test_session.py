@@ -311,3 +311,70 @@ def test_sync_facade_inside_a_running_event_loop() -> None:
     import asyncio
 
     assert asyncio.run(cell()) == "two"
+
+
+async def test_context_budget_trims_old_outputs_and_resends_full_context() -> None:
+    from responses_fast.cache import BudgetPolicy
+    from responses_fast.session import ContextTrimmed
+
+    @tool
+    def dump(n: int) -> str:
+        """Return a large block of text."""
+        return f"block {n}: " + ("lorem ipsum dolor sit amet " * 120)
+
+    # Trimming drops model turns from the context, so the scripted model picks its answer by the
+    # latest tool output rather than by the turn index.
+    step = {
+        "alternatives": [{"match": "block 5:", "output": [msg("summarised")]}]
+        + [{"match": f"block {i}:", "output": [fc("dump", n=i + 1)]} for i in range(5)]
+        + [{"output": [fc("dump", n=0)]}]
+    }
+    turns: list[Any] = [step] * 12
+    trims: list[ContextTrimmed] = []
+    async with serve(script={"tokens_per_second": 0, "turns": turns}) as server:
+        async with AgentSession(
+            "scripted",
+            tools=[dump],
+            base_url=server.base_url,
+            api_key="k",
+            context_window=4000,
+            budget_policy=BudgetPolicy(keep_recent_turns=2),
+        ) as session:
+            async with session.stream("dump everything") as events:
+                async for event in events:
+                    if isinstance(event, ContextTrimmed):
+                        trims.append(event)
+            assert events.result is not None
+            assert events.result.final_text == "summarised"
+            outputs = [i for i in session.items if isinstance(i, FunctionCallOutput)]
+    assert trims, "a 4000-token window cannot hold six 700-token outputs"
+    report = trims[0].report
+    assert report.tokens_after <= report.limit < report.tokens_before
+    assert any("omitted" in str(o.output) for o in outputs)
+    # The request after a trim cannot extend the server's chain: it carries the full context.
+    after_trim = [r for r in server.requests if r.generate is not False]
+    assert any(r.previous_response_id is None and r.input_items > 1 for r in after_trim)
+
+
+async def test_huge_and_binary_tool_outputs_are_truncated_and_marked() -> None:
+    @tool
+    def big() -> str:
+        """Three megabytes of log."""
+        return "x" * 3_000_000
+
+    @tool
+    def binary() -> bytes:
+        """Raw bytes that are not UTF-8."""
+        return b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+    script = [[fc("big"), fc("binary")], [msg("ok")]]
+    async with serve(script=script) as server:
+        async with AgentSession(
+            "scripted", tools=[big, binary], base_url=server.base_url, api_key="k",
+            max_tool_output_bytes=10_000,
+        ) as session:
+            result = await session.run("go")
+    outs = [str(i.output) for i in result.items if isinstance(i, FunctionCallOutput)]
+    assert len(outs[0]) < 11_000 and "omitted" in outs[0]
+    assert "\ufffd" in outs[1] or "binary" in outs[1]
+    assert result.final_text == "ok"
