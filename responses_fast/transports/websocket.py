@@ -205,7 +205,11 @@ class WebSocketTransport(Transport):
                 if isinstance(event, ErrorEvent):
                     finished = True
                     self._server_head = None
-                    raise error_from_event(event)
+                    error = error_from_event(event)
+                    if error.code == "websocket_connection_limit_reached":
+                        # The server closes this socket right after: the retry needs a new one.
+                        await self._drop()
+                    raise error
                 if etype in TERMINAL_EVENT_TYPES:
                     finished = True
                     response = getattr(event, "response", None)
