@@ -43,7 +43,8 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     ("url_password", r"\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:(?P<url_password_v>[^\s@/]{3,})@"),
     ("assignment", r"(?<![A-Za-z0-9])(?P<assignment_k>[A-Za-z0-9_.\-]*(?i:password|passwd|secret"
                    r"|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|token)[A-Za-z0-9_]*)"
-                   r"[\"']?\s*[:=]\s*(?P<assignment_q>[\"']?)(?P<assignment_v>[^\s\"'`,;]{4,})"
+                   r"[\"']?\s*[:=]\s*(?P<assignment_q>[\"']?)"
+                   r"(?P<assignment_v>(?<=[\"'])[^\"'\n]{4,}(?=[\"'])|[^\s\"'`,;]{4,})"
                    r"(?P=assignment_q)"),
 )  # fmt: skip
 

@@ -24,7 +24,7 @@ READ_ONLY = frozenset(
     man info help history cd pushd popd export unset set shopt alias unalias : exit return shift
     read wait trap local declare typeset readonly let getopts hash jobs fg bg umask ulimit mktemp
     tty stty clear reset env look wait4 base64 base32 zcat zless bzcat xzcat gunzip lsof top htop
-    iconv sum shasum awk gawk mawk nawk""".split()
+    iconv sum shasum awk gawk mawk nawk command builtin find""".split()
 )
 WORKSPACE = frozenset(
     """python python3 python2 py node deno bun ruby perl php java javac kotlinc scala go cargo
@@ -215,7 +215,7 @@ class ShellChecker:
                             return d
         cwd: str | None = self.ws.root
         for cmd in cmds:
-            if cmd.name in ("cd", "pushd") and cmd.depth == 0:
+            if cmd.name in ("cd", "pushd"):
                 cwd = self._cd(cmd, cwd)
             d = self._check_one(cmd, cwd)
             if d is not None and (best is None or RANK[d.action] > RANK[best.action]):
