@@ -177,7 +177,23 @@ class BadRequestError(APIError):
 
 
 class ServerError(APIError):
-    """5xx or a server-side failure event."""
+    """5xx or a server-side failure event; ``retry_after`` is the server's hint (503), if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        type: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            message, status=status, code=code, type=type, param=param, request_id=request_id
+        )
 
 
 class RunError(ResponsesFastError):
@@ -226,4 +242,14 @@ def api_error_for_status(
         cls = BadRequestError
     elif code == "server_error":
         cls = ServerError
+    if cls is ServerError:
+        return ServerError(
+            message,
+            retry_after=retry_after,
+            status=status,
+            code=code,
+            type=type,
+            param=param,
+            request_id=request_id,
+        )
     return cls(message, status=status, code=code, type=type, param=param, request_id=request_id)

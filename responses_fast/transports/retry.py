@@ -46,12 +46,12 @@ def classify(exc: BaseException, policy: RetryPolicy) -> RetryDecision:
     # resends the full context rather than gambling on the chain.
     if isinstance(exc, BadRequestError) and exc.code in STATE_LOST_CODES:
         return RetryDecision(True, 0.0, state_lost=True)
-    if isinstance(exc, RateLimitError):
+    if isinstance(exc, (RateLimitError, ServerError)):
         if exc.retry_after is not None:
             if exc.retry_after > policy.max_retry_after:
                 return RetryDecision(False)
             return RetryDecision(True, max(exc.retry_after, 0.0), state_lost=True)
         return RetryDecision(True, state_lost=True)
-    if isinstance(exc, (ServerError, TransportError)):
+    if isinstance(exc, TransportError):
         return RetryDecision(True, state_lost=True)
     return RetryDecision(False)
