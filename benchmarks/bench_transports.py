@@ -37,6 +37,8 @@ import anyio
 from responses_fast.session import AgentSession
 from responses_fast.session.metrics import TurnMetrics
 from responses_fast.tools.spec import tool
+from responses_fast.transports.base import Transport
+from responses_fast.transports.cerebras import CerebrasTransport
 
 CONTENDERS: list[tuple[str, str, bool]] = [
     # (label, transport, store)
@@ -45,6 +47,7 @@ CONTENDERS: list[tuple[str, str, bool]] = [
     ("http store=true", "http", True),
     ("chat", "chat", False),
     ("cerebras (SDK)", "cerebras", False),
+    ("cerebras create()", "cerebras-create", False),
 ]
 
 
@@ -119,9 +122,12 @@ async def one_run(
         """Read a file."""
         return output
 
+    chosen: str | Transport = transport
+    if transport == "cerebras-create":  # the SDK's typed create(): it re-walks the history
+        chosen = CerebrasTransport(api_key="sk-bench", base_url=base_url, body="create")
     async with AgentSession(
         model="scripted",
-        transport=transport,
+        transport=chosen,
         base_url=base_url,
         api_key="sk-bench",
         tools=[read_file],
