@@ -255,7 +255,7 @@ class CerebrasTransport(Transport):
                     except StopAsyncIteration:
                         break
                 self.stats.events_received += 1
-                for event in assembler.feed(chunk.model_dump(exclude_unset=True)):
+                for event in assembler.feed(chunk.model_dump()):
                     yield event
             # The SDK stops at [DONE] (and drains the body); it does not tell a cut-off body
             # apart, so a stream that never reached finish_reason counts as lost.

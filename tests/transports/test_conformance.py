@@ -298,3 +298,20 @@ async def test_what_each_turn_sends(server: LocalServer, kind: str, store: bool)
     every = [r for r in server.requests if r.endpoint == ENDPOINT[kind]]
     assert stats.bytes_sent == sum(r.bytes_in for r in every)
     assert sum(t.bytes_sent for t in result.turns) == sum(r.bytes_in for r in reqs)
+
+
+@pytest.mark.parametrize("kind", ["chat", "cerebras", "cerebras-create"])
+async def test_cerebras_repeated_tool_call_fragment_is_not_appended(kind: str) -> None:
+    """With the server's Cerebras quirk (each call's complete arguments re-sent at the end),
+    every call still runs once with its arguments intact."""
+    rec = Recorder()
+    async with serve(LOOP, tokens_per_second=None, cerebras_quirk=True) as srv:
+        async with session(srv, kind, rec.tools()) as s:
+            result = await s.run("Fix the bug in a.py")
+    assert result.final_text == "Fixed the bug in a.py."
+    assert rec.log == [
+        ("read_file", "a.py"),
+        ("read_file", "b.py"),
+        ("read_file", "c.py"),
+        ("write_file", "a.py"),
+    ]
