@@ -53,9 +53,24 @@ class _AbortFilter(logging.Filter):
         return not getattr(exc, "responses_fast_fault", False)
 
 
+class _RedactCredentials(logging.Filter):
+    """uvicorn's WebSocket protocol logs every request header at DEBUG, the client's key too."""
+
+    _HEADERS = frozenset({"authorization", "api-key", "x-api-key"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (isinstance(args, tuple) and len(args) >= 2 and isinstance(args[0], str)
+                and args[0].lower() in self._HEADERS):
+            record.args = (args[0], "[REDACTED]", *args[2:])
+        return True
+
+
 _uvicorn_logger = logging.getLogger("uvicorn.error")
 if not any(isinstance(f, _AbortFilter) for f in _uvicorn_logger.filters):
     _uvicorn_logger.addFilter(_AbortFilter())
+if not any(isinstance(f, _RedactCredentials) for f in _uvicorn_logger.filters):
+    _uvicorn_logger.addFilter(_RedactCredentials())
 
 
 class _WSProtocol(WebSocketsSansIOProtocol):
@@ -131,7 +146,9 @@ def build_app(state: ServerState) -> Starlette:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it Nagle + delayed ACK hold each streamed event back ~40 ms on loopback.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
