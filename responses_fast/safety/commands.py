@@ -167,7 +167,12 @@ def _dollar(s: str, i: int, buf: list[str], subs: list[str]) -> int:
     return i + 1
 
 
+_SPECIAL = re.compile(r"[\\'\"$`<>|&;()#\n]")
+
+
 def _tokenize(s: str, subs: list[str]) -> list[Token]:
+    if not _SPECIAL.search(s):  # the common simple case: plain words only
+        return [(_W, w) for w in s.split()]
     toks: list[Token] = []
     buf: list[str] = []
     in_word = False

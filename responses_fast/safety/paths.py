@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -46,6 +47,28 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root if root.endswith("/") else root + "/")
 
 
+def _no_link_out(absolute: str, root: str, roots: tuple[str, ...]) -> bool:
+    """``absolute`` lies lexically under the real folder ``root``: follow links below it only.
+
+    Walks the components below ``root`` with ``lstat``; at the first symlink it falls back to
+    ``realpath``; at the first missing component it stops (nothing below can be a link).
+    """
+    rest = absolute[len(root) :].lstrip("/")
+    if not rest:
+        return True
+    current = root
+    for part in rest.split("/"):
+        current = current + "/" + part if current != "/" else "/" + part
+        try:
+            st = os.lstat(current)
+        except OSError:
+            return True
+        if stat.S_ISLNK(st.st_mode):
+            real = os.path.realpath(absolute)
+            return any(_within(real, r) for r in roots)
+    return True
+
+
 class Workspace:
     """A root folder; answers whether paths stay inside it (plus any extra writable roots)."""
 
@@ -66,10 +89,10 @@ class Workspace:
     def contains(self, path: str, cwd: str | None = None) -> bool:
         """True if ``path`` (after symlinks) is inside the workspace or an extra writable root."""
         absolute = self.absolute(path, cwd)
-        if not any(_within(absolute, r) for r in self.real_roots) and not any(
-            _within(absolute, os.path.normpath(expand_user(r))) for r in self.real_roots
-        ):
-            return False
+        for root in self.real_roots:
+            if _within(absolute, root):
+                return _no_link_out(absolute, root, self.real_roots)
+        # Lexically outside; it may still resolve inside (a link into the workspace).
         real = os.path.realpath(absolute)
         return any(_within(real, r) for r in self.real_roots)
 

@@ -101,6 +101,9 @@ _CLASSIFY_RULES = frozenset({"network", "unknown-command", "read-only", "workspa
 _OUT_REDIR = re.compile(r"^\d*(?:>|>>|>\||&>|&>>|<>)$")
 
 
+_HOME = os.path.expanduser("~")
+
+
 def _is_dynamic(word: str) -> bool:
     return "$" in word or "`" in word
 
@@ -228,7 +231,7 @@ class ShellChecker:
     def _cd(self, cmd: SimpleCommand, cwd: str | None) -> str | None:
         args = [a for a in cmd.argv[1:] if not a.startswith("-") or a == "-"]
         if not args:
-            return os.path.expanduser("~")
+            return _HOME
         target = args[0]
         if target == "-" or _is_dynamic(expand_user(target, cwd)):
             return None
@@ -405,7 +408,7 @@ class ShellChecker:
         if "--no-preserve-root" in argv:
             return self._d("rm-recursive-outside", "rm --no-preserve-root can delete everything")
         worst: Decision | None = None
-        home = os.path.expanduser("~")
+        home = _HOME
         for t in _operands(argv):
             path = expand_user(t, cwd)
             if recursive and not _is_dynamic(path):
