@@ -138,11 +138,6 @@ class AgentSession:
             raise ConfigurationError("two tools have the same name")
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
         self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        if not self._api_key and "api.openai.com" in self.base_url:
-            raise ConfigurationError(
-                "no API key: set OPENAI_API_KEY or pass api_key= "
-                "(or point base_url at a local server)"
-            )
         self.policy = policy
         self.approval = approval
         self.output_filter = output_filter

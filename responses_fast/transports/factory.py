@@ -83,6 +83,10 @@ def choose_transport(kind: str, base_url: str | None) -> str:
     return "websocket"
 
 
+def _is_openai(base_url: str) -> bool:
+    return (urlsplit(base_url).hostname or "").lower() == _OPENAI_HOST
+
+
 def make_transport(
     kind: str,
     *,
@@ -99,6 +103,10 @@ def make_transport(
     a key that is just ``$OPENAI_API_KEY`` gives way to ``$CEREBRAS_API_KEY``.
     """
     name = choose_transport(kind, base_url)
+    if name != "cerebras" and not api_key and _is_openai(base_url):
+        raise ConfigurationError(
+            "no API key: set OPENAI_API_KEY or pass api_key= (or point base_url at a local server)"
+        )
     if name == "websocket":
         from .websocket import WebSocketTransport
 
