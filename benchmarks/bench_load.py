@@ -285,6 +285,9 @@ def main(argv: list[str] | None = None) -> Report:
             proc.wait(5)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
     print(report.text())
     if args.json is not None:
         args.json.write_text(json.dumps(asdict(report), indent=2))
