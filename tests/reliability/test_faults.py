@@ -264,6 +264,26 @@ async def test_stalled_stream_longer_than_the_read_timeout(transport: str) -> No
     assert tools.executions["write_file:b.txt"] == 1
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [
+        ProxyFault.stall(5.0, before=event("response.created"), then="drop"),
+        ProxyFault.drop(before=event("response.completed")),
+    ],
+    ids=["stall", "drop"],
+)
+async def test_websocket_warmup_fails(fault: ProxyFault) -> None:
+    """The warm-up (generate: false) on connect stalls or dies: the first turn still runs once."""
+    with anyio.fail_after(10):
+        result, tools, proxy, _ = await run_through(
+            [fault], "websocket", timeouts=Timeouts(connect=2, read=0.3, close=0.2)
+        )
+    assert len(proxy.fired) == 1
+    assert result.final_text == "All done."
+    all_written(tools)
+    assert_invariants(tools, result.items, proxy)
+
+
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_server_stall_fault_hits_read_timeout(transport: str) -> None:
     script = [
@@ -328,7 +348,7 @@ async def test_server_errors_are_retried(transport: str, fault: dict[str, Any]) 
     assert result.turns[1].attempts == 3
     assert len(reconnects) == 2
     retry_after = fault.get("retry_after")
-    if retry_after is not None and transport != "chat":
+    if retry_after is not None:
         assert all(r.delay == pytest.approx(retry_after) for r in reconnects)
     all_written(tools)
     assert_invariants(tools, result.items, proxy)
@@ -445,6 +465,9 @@ async def test_server_restarted_between_runs(transport: str, store: bool) -> Non
     assert set(errors) <= {"previous_response_not_found"}
     if transport == "http" and store:
         assert errors == ["previous_response_not_found"]
+    if transport == "websocket":
+        # A new socket never continues a response of another socket: no foreign id is sent.
+        assert errors == []
     # The new server received the whole conversation exactly once per call.
     last = [r for r in second.requests if r.generate and r.status == "completed"][-1]
     assert last.context_items >= len(items) - 1
