@@ -270,7 +270,7 @@ def _tokenize(s: str, subs: list[str]) -> list[Token]:
                 else:
                     toks.append((_W, word))
             toks.append((_REDIR, op))
-            if op.endswith(("<<", "<<-")):
+            if op.endswith(("<<", "<<-")) and not op.endswith("<<<"):
                 # The delimiter is the next word; remember to read the body at the newline.
                 sm = _SPACE.match(s, rm.end())
                 k = sm.end() if sm else rm.end()

@@ -11,6 +11,8 @@ __all__ = ["RANK", "Decision"]
 
 #: Strictness order: the strictest decision of all parts of a call wins.
 RANK: Final[dict[str, int]] = {"allow": 0, "ask": 1, "deny": 2}
+#: Longest reason kept; longer ones are cut with "...".
+MAX_REASON: Final = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,15 @@ class Decision:
     action: Action
     reason: str
     rule: str
+
+    def __post_init__(self) -> None:
+        reason = self.reason
+        if len(reason) > MAX_REASON or "\n" in reason or "\r" in reason:
+            # Reasons quote command words, which may hold newlines or be huge: keep one line.
+            reason = " ".join(reason.split())
+            if len(reason) > MAX_REASON:
+                reason = reason[: MAX_REASON - 3] + "..."
+            object.__setattr__(self, "reason", reason)
 
     @property
     def allowed(self) -> bool:

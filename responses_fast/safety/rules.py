@@ -30,6 +30,7 @@ DEFAULT_RULES: dict[str, tuple[Action, str]] = {
     "rm-workspace-root": ("ask", "recursive delete of the whole workspace (rm -rf . / *)"),
     "write-outside-workspace": ("deny", "shell writes (cp, mv, rm, tee, >, ...) outside"),
     "path-outside-workspace": ("deny", "file tools and patches naming paths outside"),
+    "symlink-outside": ("ask", "ln -s to a target outside the workspace (a way out for writes)"),
     "dynamic-path": ("ask", "a written path that depends on $VAR or $(...)"),
     "write-device": ("deny", "writing to a device (> /dev/sda, dd of=/dev/...)"),
     "disk-format": ("deny", "mkfs, fdisk, parted, wipefs, mkswap"),

@@ -176,7 +176,9 @@ class ShellChecker:
             "ln": self._copy,
             "install": self._copy,
             "rsync": self._copy,
-            "mv": self._targets,
+            "mv": self._move,
+            "tar": self._archive,
+            "unzip": self._archive,
             "touch": self._targets,
             "mkdir": self._targets,
             "tee": self._targets,
@@ -225,7 +227,8 @@ class ShellChecker:
                 best = d
                 if RANK[d.action] == 2:
                     return d
-        assert best is not None
+        if best is None:  # only redirections to harmless targets
+            return self._d("read-only", "only redirects output")
         return best
 
     def _cd(self, cmd: SimpleCommand, cwd: str | None) -> str | None:
@@ -381,6 +384,41 @@ class ShellChecker:
                 worst = d
         return worst
 
+    def _move(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
+        d = self._copy(cmd, cwd)  # -t DIR / the destination
+        if d is not None and RANK[d.action] == 2:
+            return d
+        other = self._targets(cmd, cwd)  # the sources disappear too
+        return (
+            other if other is not None and (d is None or RANK[other.action] > RANK[d.action]) else d
+        )
+
+    def _archive(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
+        argv = cmd.argv
+        first = argv[1] if len(argv) > 1 else ""
+        short = first.lstrip("-") if not first.startswith("--") else ""
+        creating = cmd.name == "tar" and ("c" in short or "--create" in argv)
+        for i, a in enumerate(argv):
+            target = None
+            if a in ("-C", "--directory", "-d") and i + 1 < len(argv):
+                target = argv[i + 1]
+            elif a.startswith("--directory="):
+                target = a.split("=", 1)[1]
+            elif creating and a in ("-f", "--file") and i + 1 < len(argv):
+                target = argv[i + 1]
+            elif (
+                creating
+                and (i == 1 or (a.startswith("-") and not a.startswith("--")))
+                and a.lstrip("-").endswith("f")
+                and i + 1 < len(argv)
+            ):
+                target = argv[i + 1]  # "tar czf out.tgz src", "tar -czf out.tgz src"
+            if target is not None and target != "-":
+                d = self._write(target, cwd, f"{cmd.name} writes into {target}")
+                if d is not None:
+                    return d
+        return None
+
     def _copy(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
         argv = cmd.argv
         if cmd.name == "rsync":
@@ -397,9 +435,22 @@ class ShellChecker:
             if a.startswith("--target-directory="):
                 t = a.split("=", 1)[1]
                 return self._write(t, cwd, f"{cmd.name} writes into {t}")
-        if len(ops) < 2:
-            return None
-        return self._write(ops[-1], cwd, f"{cmd.name} writes {ops[-1]}")
+        dest = self._write(ops[-1], cwd, f"{cmd.name} writes {ops[-1]}") if len(ops) > 1 else None
+        if dest is not None:
+            return dest
+        if cmd.name == "ln" and ops and ("s" in _short_flags(argv) or "--symbolic" in argv):
+            target = ops[0]
+            if not _is_dynamic(target):
+                link_dir = os.path.dirname(self.ws.absolute(ops[-1], cwd)) if len(ops) > 1 else cwd
+                if (cwd is not None or os.path.isabs(expand_user(target))) and not self.ws.contains(
+                    target, link_dir
+                ):
+                    return self._d(
+                        "symlink-outside",
+                        f"ln -s {target}: a link pointing outside the workspace lets later"
+                        " writes escape it",
+                    )
+        return None
 
     def _rm(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
         argv = cmd.argv

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from responses_fast.safety import ParseError, parse_command
+from responses_fast.safety import ParseError, Policy, parse_command
 
 
 def argvs(command: str) -> list[list[str]]:
@@ -89,3 +91,14 @@ def test_nesting_limit() -> None:
         cmd = f"sh -c {cmd!r}"
     with pytest.raises(ParseError):
         parse_command(cmd)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab rm-f/.~$()`'\"|&;<>\\{}*#=\n\t")), max_size=60))
+def test_check_never_raises(command: str) -> None:
+    d = _POLICY.check("shell", {"command": command})
+    assert d.action in ("allow", "ask", "deny") and d.rule and "\n" not in d.reason
+
+
+# The workspace need not exist for shell checks.
+_POLICY = Policy("/nonexistent/rf-fuzz-workspace")

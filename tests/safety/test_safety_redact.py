@@ -6,6 +6,8 @@ Fake secrets are assembled at run time so secret scanners do not flag this file.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from responses_fast.safety import redact
 from responses_fast.safety.redact import KINDS
@@ -96,3 +98,15 @@ def test_clean_text_unchanged(text: str) -> None:
 def test_idempotent() -> None:
     once = redact("OPENAI_API_KEY=" + "sk-" + A + A).text
     assert redact(once).text == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("sk-proj_AKIAghp=:'\" \nxoxb\u201c0123456789")), max_size=120
+    )
+)
+def test_redact_never_raises_and_is_idempotent(text: str) -> None:
+    once = redact(text)
+    assert redact(once.text).text == once.text
+    assert (once.count == 0) == (once.text == text)

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from responses_fast.tools.builtin import PatchError, apply_patch, coding_tools, parse_patch
 
@@ -274,3 +276,24 @@ async def test_tool_reports_errors_as_output(ws: Path) -> None:
     bad = await tool.invoke(orjson.dumps({"patch": patch("*** Add File: ../t.txt", "+x")}).decode())
     assert bad.is_error and "outside the workspace" in bad.output
     assert not (ws.parent / "t.txt").exists()
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["*** Begin Patch", "*** End Patch", "*** Add File: f.txt",
+             "*** Update File: notes.txt", "*** Delete File: old.txt", "*** Move to: m.txt",
+             "@@", "@@ two", " one", "-two", "+2", "+x", "*** End of File", "", "junk"]
+        ),
+        max_size=12,
+    )
+)  # fmt: skip
+def test_random_patches_apply_fully_or_not_at_all(ws: Path, lines: list[str]) -> None:
+    before = tree_hash(ws)
+    try:
+        apply_patch(ws, "\n".join(lines))
+    except PatchError:
+        assert tree_hash(ws) == before
