@@ -49,7 +49,15 @@ class Policy:
             rules = Rules()
         elif not isinstance(rules, Rules):
             rules = Rules.from_toml(rules)
-        self._rules = rules
+        # A private copy: the set_* methods must not change a Rules object the caller shares.
+        self._rules = Rules(
+            actions=dict(rules.actions),
+            commands=dict(rules.commands),
+            tools=dict(rules.tools),
+            secret_paths=list(rules.secret_paths),
+            writable_roots=list(rules.writable_roots),
+            network=rules.network,
+        )
         self._root = os.fspath(workspace) if workspace is not None else os.getcwd()
         self.network = rules.network if rules.network is not None else network
         self._checks: list[Check] = []

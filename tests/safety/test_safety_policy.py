@@ -252,3 +252,12 @@ def test_every_rule_is_documented() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "safety.md").read_text(encoding="utf-8")
     for rule in DEFAULT_RULES:
         assert f"`{rule}`" in doc, rule
+
+
+def test_policies_do_not_share_rule_changes(ws: Path) -> None:
+    shared = Rules(actions={"sudo": "ask"})
+    a, b = Policy(ws, rules=shared), Policy(ws, rules=shared)
+    a.set_rule("sudo", "deny")
+    assert a.check("shell", {"command": "sudo ls"}).action == "deny"
+    assert b.check("shell", {"command": "sudo ls"}).action == "ask"
+    assert shared.actions == {"sudo": "ask"}

@@ -297,3 +297,26 @@ def test_random_patches_apply_fully_or_not_at_all(ws: Path, lines: list[str]) ->
         apply_patch(ws, "\n".join(lines))
     except PatchError:
         assert tree_hash(ws) == before
+
+
+def test_failure_while_writing_rolls_back(ws: Path) -> None:
+    # Validation cannot foresee every write error; here the 2nd file's folder is a regular file,
+    # so writing it fails after notes.txt was already replaced, and notes.txt must come back.
+    before = tree_hash(ws)
+    with pytest.raises(PatchError, match="rolled back"):
+        apply_patch(
+            ws,
+            patch(
+                "*** Update File: notes.txt",
+                "@@",
+                "-one",
+                "+ONE",
+                "*** Add File: newdir/inner.txt",
+                "+created folder",
+                "*** Add File: old.txt/inside.txt",
+                "+x",
+            ),
+        )
+    assert tree_hash(ws) == before
+    assert (ws / "notes.txt").read_text() == "one\ntwo\nthree\n"
+    assert not (ws / "newdir").exists()
