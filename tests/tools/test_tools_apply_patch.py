@@ -320,3 +320,11 @@ def test_failure_while_writing_rolls_back(ws: Path) -> None:
     assert tree_hash(ws) == before
     assert (ws / "notes.txt").read_text() == "one\ntwo\nthree\n"
     assert not (ws / "newdir").exists()
+
+
+def test_deleting_a_symlink_is_refused(ws: Path) -> None:
+    (ws / "alias.txt").symlink_to(ws / "notes.txt")
+    before = tree_hash(ws)
+    with pytest.raises(PatchError, match="symlink"):
+        apply_patch(ws, patch("*** Delete File: alias.txt"))
+    assert tree_hash(ws) == before

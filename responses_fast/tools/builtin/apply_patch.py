@@ -361,6 +361,8 @@ def apply_patch(workspace: str | os.PathLike[str] | Workspace, patch: str) -> st
             state[path] = eol.join(op.content) + (eol if op.content else "")
             summary.append(f"A {op.path}")
         elif op.kind == "delete":
+            if os.path.islink(ws.absolute(op.path)):
+                raise PatchError(f"{op.path}: is a symlink; remove links with the shell tool")
             if path not in state and not path.is_file():
                 raise PatchError(f"{op.path}: cannot delete, file does not exist")
             if path in state and state[path] is None:
