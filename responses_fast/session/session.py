@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -38,6 +38,7 @@ from ..errors import (
     UsageError,
 )
 from ..protocol.items import FunctionCall, FunctionCallOutput, Message, item_text, user_message
+from ..safety import Policy, redact
 from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
 from ..transports.factory import make_transport
@@ -64,9 +65,14 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 class DecisionLike(Protocol):
-    action: str
-    reason: str
-    rule: str
+    """What a policy returns: ``action`` is "allow", "ask" or "deny"."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
 
 
 class CallPolicy(Protocol):
@@ -94,10 +100,13 @@ class AgentSession:
         api_key: defaults to ``$OPENAI_API_KEY``; required for the OpenAI API, optional elsewhere.
         transport: ``"auto"`` (default: the URL decides, see docs/transports.md), ``"websocket"``,
             ``"http"``, ``"chat"``, ``"cerebras"`` or a :class:`Transport` instance.
-        policy: safety policy checked before every tool call (``check(name, arguments)``).
+        policy: safety policy checked before every tool call (``check(name, arguments)``);
+            the default is ``responses_fast.safety.Policy()`` for the current folder (pass
+            ``Policy(workspace)`` for another one); None turns checks off.
         approval: callback for calls the policy marks "ask"; returns True to allow. Without
             it such calls are refused.
-        output_filter: applied to every tool output before it goes to the model (redaction).
+        output_filter: applied to every tool output before it goes to the model; the default
+            redacts secrets (``responses_fast.safety.redact``); None turns it off.
         store: whether the server may persist responses (``store`` in the API).
         max_turns: model calls per ``run()`` before it stops with status ``"max_turns"``.
         max_tool_output_bytes: longer tool outputs keep their head and tail around a marker
@@ -118,9 +127,9 @@ class AgentSession:
         base_url: str | None = None,
         api_key: str | None = None,
         transport: str | Transport = "auto",
-        policy: CallPolicy | None = None,
+        policy: CallPolicy | Literal["default"] | None = "default",
         approval: Approval | None = None,
-        output_filter: OutputFilter | None = None,
+        output_filter: OutputFilter | Literal["default"] | None = "default",
         store: bool = False,
         max_turns: int = 50,
         max_tool_output_bytes: int = 64 * 1024,
@@ -138,9 +147,11 @@ class AgentSession:
             raise ConfigurationError("two tools have the same name")
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
         self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self.policy = policy
+        self.policy: CallPolicy | None = Policy() if isinstance(policy, str) else policy
         self.approval = approval
-        self.output_filter = output_filter
+        self.output_filter: OutputFilter | None = (
+            _redact_text if isinstance(output_filter, str) else output_filter
+        )
         self.max_turns = max_turns
         self.max_tool_output_bytes = max_tool_output_bytes
         window = context_window if context_window is not None else known_window(model)
@@ -515,6 +526,10 @@ def _final_text(items: Sequence[BaseModel]) -> str:
         if isinstance(item, Message) and item.role == "assistant":
             return item_text(item)
     return ""
+
+
+def _redact_text(text: str) -> str:
+    return redact(text).text
 
 
 def _estimate_tokens(entry: LoggedItem) -> int:
