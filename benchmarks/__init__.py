@@ -1,0 +1,1 @@
+"""Benchmarks of responses_fast (not part of the installed package)."""
