@@ -13,6 +13,7 @@ failure. Not a unit test: tests/reliability/test_load_smoke.py runs a 5x3 versio
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -57,6 +58,8 @@ class Report:
     loop_lag_p99_ms: float = 0.0
     loop_lag_max_steady_ms: float = 0.0
     client_cpu_s: float = 0.0
+    gc_max_pause_ms: float = 0.0
+    gc_total_ms: float = 0.0
     server_rss_peak_mib: float | None = None
 
     def text(self) -> str:
@@ -85,6 +88,10 @@ class Report:
         lines.append(
             f"client CPU            {self.client_cpu_s:.2f} s over {self.wall_s:.2f} s wall "
             f"({100 * self.client_cpu_s / self.wall_s if self.wall_s else 0:.0f}% of one core)"
+        )
+        lines.append(
+            f"garbage collector     worst pause {self.gc_max_pause_ms:.1f} ms, "
+            f"{self.gc_total_ms:.0f} ms in all"
         )
         if self.server_rss_peak_mib is not None:
             lines.append(f"server process        peak RSS {self.server_rss_peak_mib:.1f} MiB")
@@ -227,6 +234,16 @@ async def run_load(
         tracemalloc.start()
     report.rss_baseline_mib = rss_mib()
     release = anyio.Event()
+    gc_pauses: list[float] = []
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_pauses.append(time.perf_counter() - gc_started[0])
+
+    gc.callbacks.append(on_gc)
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     async with anyio.create_task_group() as tg:
@@ -247,6 +264,9 @@ async def run_load(
 
             sessions_tg.start_soon(watch)
         done.set()
+    gc.callbacks.remove(on_gc)
+    report.gc_max_pause_ms = max(gc_pauses, default=0.0) * 1000
+    report.gc_total_ms = sum(gc_pauses) * 1000
     if use_tracemalloc:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
