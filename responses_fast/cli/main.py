@@ -117,7 +117,11 @@ def _message(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command != "bench":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.harness_args = [*extra, *args.harness_args]  # 'bench --quick' without '--'
     try:
         code: int = args.func(args)
         return code
