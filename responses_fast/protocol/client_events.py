@@ -130,7 +130,23 @@ def assemble_body(
     ``pieces`` are outputs of :func:`render_fields` (empty pieces are skipped); ``input_items`` are
     per-item bytes, joined into a JSON array under ``input_key``.
     """
-    parts = [p for p in pieces if p]
+    # One list, one join: the history (up to megabytes) is copied exactly once.
+    parts: list[bytes] = [b"{"]
+    for piece in pieces:
+        if piece:
+            if len(parts) > 1:
+                parts.append(b",")
+            parts.append(piece)
     if input_items is not None:
-        parts.append(b'"' + input_key + b'":[' + b",".join(input_items) + b"]")
-    return b"{" + b",".join(parts) + b"}"
+        if len(parts) > 1:
+            parts.append(b",")
+        parts.append(b'"' + input_key + b'":[')
+        first = True
+        for item in input_items:
+            if not first:
+                parts.append(b",")
+            parts.append(item)
+            first = False
+        parts.append(b"]")
+    parts.append(b"}")
+    return b"".join(parts)
