@@ -62,6 +62,13 @@ class ItemLog(Sequence[LoggedItem]):
             self._index(entry.item)
         self.forget_head()
 
+    def discard_from(self, index: int) -> None:
+        """Forget model items of a failed attempt that made no calls (nothing ran for them)."""
+        dropped = self._entries[index:]
+        if any(isinstance(e.item, FunctionCall | FunctionCallOutput) for e in dropped):
+            raise ValueError("calls and their outputs are never discarded")
+        del self._entries[index:]
+
     def uncounted(self) -> list[LoggedItem]:
         return [e for e in self._entries if e.tokens is None]
 

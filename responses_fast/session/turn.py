@@ -6,7 +6,9 @@ to the log in call order once the stream has ended (one response is in flight at
 could not travel earlier), and the turn ends the instant the last output is ready.
 
 If the stream fails, tools that already started are allowed to finish and their outputs are
-logged before the error propagates to the retry loop: a replay resends context, never a tool.
+logged (with the calls and whatever the partial response said before them) before the error
+propagates to the retry loop: a replay resends context, never a tool. A partial response that
+made no calls is discarded instead, since the retry regenerates it.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ async def run_turn(
     outcome = TurnOutcome()
     results: dict[str, ToolResult] = {}
     stream_error: Exception | None = None
+    start_len = len(log)
 
     async with anyio.create_task_group() as tools:
         try:
@@ -140,6 +143,10 @@ async def run_turn(
         log.append(out)
         await emit(ItemAdded(turn, out))
     if stream_error is not None:
+        if not outcome.calls:
+            # Nothing ran for this partial response (text, reasoning): the retry regenerates
+            # it, so keeping it would make the model see and repeat half an answer.
+            log.discard_from(start_len)
         raise stream_error
     return outcome
 

@@ -378,3 +378,23 @@ async def test_huge_and_binary_tool_outputs_are_truncated_and_marked() -> None:
     assert len(outs[0]) < 11_000 and "omitted" in outs[0]
     assert "\ufffd" in outs[1] or "binary" in outs[1]
     assert result.final_text == "ok"
+
+
+async def test_a_partial_answer_without_calls_is_regenerated_not_repeated() -> None:
+    # 11 events = created, in_progress, item added, part added, 4 deltas, text done, part done,
+    # item done: the whole message arrived, then the socket dies before response.completed.
+    script = [
+        {"output": [msg("Final answer.")],
+         "fault": {"kind": "close", "after_events": 11, "code": 1006, "times": 1}},
+    ]
+    async with serve(script=script) as server:
+        async with AgentSession(
+            "scripted", base_url=server.base_url, api_key="k", retry=FAST
+        ) as session:
+            result = await session.run("answer")
+            answers = [
+                i for i in session.items if getattr(i, "role", None) == "assistant"
+            ]
+    assert result.final_text == "Final answer."
+    assert len(answers) == 1, "the half-delivered response must not stay in the context"
+    assert result.turns[0].attempts == 2
