@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a clean clone, no install of benchmarks/
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.agent_loop.report import table_text, write_report  # noqa: E402
+from benchmarks.agent_loop.report import load_result, table_text, write_report  # noqa: E402
 from benchmarks.agent_loop.runner import BenchParams, run_benchmark  # noqa: E402
 from benchmarks.agent_loop.server_proc import DEFAULT_COST_MODEL, CostModel  # noqa: E402
 
@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cost-configs", default="1000@15",
                    help="speed@delay_ms list for the cost model runs (default 1000@15)")
     p.add_argument("--contenders", default="", help="keys to run, e.g. a,c,rf-websocket")
+    p.add_argument("--report-only", type=Path, metavar="RESULTS_JSON",
+                   help="re-render the table and report from a results.json, run nothing")
     return p.parse_args(argv)
 
 
@@ -79,9 +81,11 @@ def params_from(args: argparse.Namespace) -> BenchParams:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    params = params_from(args)
     t0 = time.perf_counter()
-    result = run_benchmark(params, progress=lambda s: print(s, flush=True))
+    if args.report_only is not None:
+        result = load_result(args.report_only)
+    else:
+        result = run_benchmark(params_from(args), progress=lambda s: print(s, flush=True))
     print()
     print(table_text(result))
     report, chart = write_report(result, args.out)

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import orjson
 
-from .runner import BenchResult, ConfigResult, RunRecord
+from .runner import BenchParams, BenchResult, ConfigResult, RunRecord
+from .server_proc import CostModel
 
-__all__ = ["COLUMNS", "Row", "rows_for", "table_text", "write_report"]
+__all__ = ["COLUMNS", "Row", "load_result", "rows_for", "table_text", "write_report"]
 
 COLUMNS = (
     "config", "contender", "W (s)", "W/W_a", "W/Floor", "overhead/turn (ms)",
-    "client CPU/turn (ms)", "KB sent/turn", "requests", "conns", "turns ok",
+    "client CPU/turn (ms)", "KB sent/turn", "requests", "conns", "server CPU %", "turns ok",
 )
 
 
@@ -52,6 +53,7 @@ class Row:
     kb_sent: float | None  # per turn
     requests: float | None
     connections: float | None
+    server_share: float | None  # server process CPU / wall, %: is the server a bottleneck?
     completed: str  # "k/n" runs that completed every turn
 
     def cells(self) -> list[str]:
@@ -63,7 +65,8 @@ class Row:
 
         return [self.config, self.contender, f(self.wall, 2), f(self.vs_a), f(self.vs_floor),
                 f(self.overhead_ms, 1), f(self.cpu_ms, 2), g(self.kb_sent),
-                g(self.requests, 0), g(self.connections, 0), self.completed]
+                g(self.requests, 0), g(self.connections, 0), g(self.server_share, 0),
+                self.completed]
 
 
 def rows_for(cfg: ConfigResult, contenders: Sequence[str], turns: int) -> list[Row]:
@@ -87,6 +90,8 @@ def rows_for(cfg: ConfigResult, contenders: Sequence[str], turns: int) -> list[R
             kb_sent=statistics.median([r.bytes_sent / turns / 1024 for r in ok]) if ok else None,
             requests=statistics.median([r.requests for r in ok]) if ok else None,
             connections=statistics.median([r.connections for r in ok]) if ok else None,
+            server_share=statistics.median([100 * r.server_cpu / r.wall for r in ok])
+            if ok else None,
             completed=f"{len(ok)}/{len(runs)}",
         ))
     return rows
@@ -196,9 +201,35 @@ def _chart(result: BenchResult, rows: Sequence[Row], path: Path) -> Path | None:
         ax.set_xticks(range(len(configs)))
         ax.set_xticklabels(configs, rotation=20, ha="right", fontsize=8)
         ax.set_title(title, fontsize=10)
-    axes[0].legend(fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(keys), fontsize=8)
     fig.suptitle(f"{result.workload}: agent loop vs official SDK loops", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the panels
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def load_result(path: Path) -> BenchResult:
+    """Read a results.json back (to re-render a report with newer report code)."""
+    data = orjson.loads(path.read_bytes())
+
+    def cost(d: dict[str, float] | None) -> CostModel | None:
+        return CostModel(**d) if d else None
+
+    p = dict(data["params"])
+    for k in ("speeds", "delays", "cost_speeds", "cost_delays", "contenders"):
+        p[k] = tuple(p[k])
+    p["cost_model"] = cost(p["cost_model"])
+    configs = []
+    for c in data["configs"]:
+        c = dict(c)
+        runs = [RunRecord(**r) for r in c.pop("runs")]
+        c["cost_model"] = cost(c["cost_model"])
+        configs.append(ConfigResult(**c, runs=runs))
+    return BenchResult(
+        params=BenchParams(**p), workload=data["workload"], turns=data["turns"],
+        contenders=[tuple(x) for x in data["contenders"]],  # type: ignore[misc]
+        configs=configs, started=data["started"], duration=data["duration"],
+        machine=data["machine"],
+    )

@@ -14,7 +14,13 @@ if str(ROOT) not in sys.path:
 
 pytest.importorskip("openai")
 
-from benchmarks.agent_loop.report import COLUMNS, all_rows, table_text, write_report  # noqa: E402
+from benchmarks.agent_loop.report import (  # noqa: E402
+    COLUMNS,
+    all_rows,
+    load_result,
+    table_text,
+    write_report,
+)
 from benchmarks.agent_loop.runner import BenchParams, run_benchmark  # noqa: E402
 from benchmarks.agent_loop.server_proc import CostModel  # noqa: E402
 from benchmarks.agent_loop.workload import build_workload, floor_seconds  # noqa: E402
@@ -61,6 +67,8 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     text = report.read_text()
     assert "| config | contender | W (s) | W/W_a | W/Floor |" in text
     assert "server cost model" in text and "proxy error" in text
-    assert (tmp_path / "results.json").exists()
+    again = load_result(tmp_path / "results.json")  # --report-only re-renders from it
+    assert table_text(again) == table
+
     if chart is not None:
         assert chart.stat().st_size > 0
