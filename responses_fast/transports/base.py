@@ -10,15 +10,17 @@ the session's retry loop decides (``transports.retry``).
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..cache.render import LoggedItem
 from ..protocol.server_events import ServerEvent, UnknownEvent
 
-__all__ = ["RequestSettings", "Transport", "TransportStats", "TurnRequest"]
+__all__ = ["RequestSettings", "SettingsMemo", "Transport", "TransportStats", "TurnRequest"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,27 @@ class TransportStats:
     last_request_bytes: int = 0
     incremental_requests: int = 0
     full_requests: int = 0
+
+
+class SettingsMemo(Generic[T]):
+    """What a transport renders from the settings (its fixed body fields), computed once.
+
+    Settings do not change between the turns of a session, so one slot keyed by the identity of
+    the settings object is enough.
+    """
+
+    __slots__ = ("_render", "_settings", "_value")
+
+    def __init__(self, render: Callable[[RequestSettings], T]) -> None:
+        self._render = render
+        self._settings: RequestSettings | None = None
+        self._value: T | None = None
+
+    def __call__(self, settings: RequestSettings) -> T:
+        if self._settings is not settings or self._value is None:
+            self._value = self._render(settings)
+            self._settings = settings
+        return self._value
 
 
 class Transport(abc.ABC):

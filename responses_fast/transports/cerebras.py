@@ -46,7 +46,7 @@ from ..protocol.client_events import render_fields
 from ..protocol.server_events import ServerEvent, UnknownEvent
 from ._errors import map_transport_errors
 from ._http import make_client
-from .base import RequestSettings, Transport, TurnRequest
+from .base import RequestSettings, SettingsMemo, Transport, TurnRequest
 from .chat_completions import chat_body_fields, chat_messages
 
 BodyMode = Literal["bytes", "create"]
@@ -126,8 +126,10 @@ class CerebrasTransport(Transport):
         self._include_usage = include_usage
         self._client: AsyncCerebras | None = None
         self._http: httpx.AsyncClient | None = None
-        self._prefix_cache: tuple[RequestSettings, dict[str, Any]] | None = None
-        self._bytes_prefix: tuple[RequestSettings, bytes] | None = None
+        self._kwargs = SettingsMemo(self._render_kwargs)
+        self._prefix_bytes = SettingsMemo(
+            lambda s: render_fields(chat_body_fields(s, include_usage=self._include_usage))
+        )
 
     def __repr__(self) -> str:
         return (
@@ -185,11 +187,8 @@ class CerebrasTransport(Transport):
 
     # -- requests --------------------------------------------------------------------------------
 
-    def _kwargs(self, settings: RequestSettings) -> dict[str, Any]:
-        """``create()`` keyword arguments for the fixed fields, built once per settings object."""
-        cached = self._prefix_cache
-        if cached is not None and cached[0] is settings:
-            return cached[1]
+    def _render_kwargs(self, settings: RequestSettings) -> dict[str, Any]:
+        """``create()`` keyword arguments for the fixed fields."""
         fields = chat_body_fields(settings, include_usage=self._include_usage)
         known = _create_parameters()
         kwargs: dict[str, Any] = {}
@@ -198,16 +197,7 @@ class CerebrasTransport(Transport):
             (kwargs if key in known else extra)[key] = value
         if extra:
             kwargs["extra_body"] = extra
-        self._prefix_cache = (settings, kwargs)
         return kwargs
-
-    def _prefix_bytes(self, settings: RequestSettings) -> bytes:
-        cached = self._bytes_prefix
-        if cached is not None and cached[0] is settings:
-            return cached[1]
-        rendered = render_fields(chat_body_fields(settings, include_usage=self._include_usage))
-        self._bytes_prefix = (settings, rendered)
-        return rendered
 
     @asynccontextmanager
     async def open_turn(

@@ -32,7 +32,7 @@ from ..protocol.client_events import render_fields
 from ..protocol.server_events import ServerEvent, UnknownEvent
 from ._errors import error_from_body, map_transport_errors
 from ._http import drain, make_client, sse_messages, streamed_post
-from .base import RequestSettings, Transport, TurnRequest
+from .base import RequestSettings, SettingsMemo, Transport, TurnRequest
 
 __all__ = ["ChatCompletionsTransport", "chat_body_fields", "chat_messages", "chat_url"]
 
@@ -159,7 +159,9 @@ class ChatCompletionsTransport(Transport):
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._client: httpx.AsyncClient | None = None
-        self._prefix_cache: tuple[RequestSettings, bytes] | None = None
+        self._prefix = SettingsMemo(
+            lambda s: render_fields(chat_body_fields(s, include_usage=include_usage))
+        )
 
     def __repr__(self) -> str:
         return f"ChatCompletionsTransport(url={self.url!r}, api_key={mask_secret(self._api_key)})"
@@ -189,14 +191,6 @@ class ChatCompletionsTransport(Transport):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
-
-    def _prefix(self, settings: RequestSettings) -> bytes:
-        cached = self._prefix_cache
-        if cached is not None and cached[0] is settings:
-            return cached[1]
-        rendered = render_fields(chat_body_fields(settings, include_usage=self._include_usage))
-        self._prefix_cache = (settings, rendered)
-        return rendered
 
     def body_for(self, request: TurnRequest) -> bytes:
         """``{<fixed fields>,"messages":[...]}``: cached prefix + cached per-item fragments."""

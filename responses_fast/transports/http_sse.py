@@ -28,7 +28,7 @@ from ..protocol.server_events import (
 )
 from ._errors import error_from_body, error_from_event, map_transport_errors
 from ._http import drain, make_client, sse_messages, streamed_post
-from .base import RequestSettings, Transport, TurnRequest
+from .base import RequestSettings, SettingsMemo, Transport, TurnRequest
 
 __all__ = ["HttpSseTransport", "responses_url"]
 
@@ -80,7 +80,7 @@ class HttpSseTransport(Transport):
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._client: httpx.AsyncClient | None = None
-        self._prefix_cache: tuple[RequestSettings, bytes, bool] | None = None
+        self._prefix = SettingsMemo(self._render_prefix)
 
     def __repr__(self) -> str:
         return f"HttpSseTransport(url={self.url!r}, api_key={mask_secret(self._api_key)})"
@@ -119,18 +119,13 @@ class HttpSseTransport(Transport):
 
     # -- requests --------------------------------------------------------------------------------
 
-    def _prefix(self, settings: RequestSettings) -> tuple[bytes, bool]:
-        """Settings (plus ``stream: true``) rendered once per settings object."""
-        cached = self._prefix_cache
-        if cached is not None and cached[0] is settings:
-            return cached[1], cached[2]
+    def _render_prefix(self, settings: RequestSettings) -> tuple[bytes, bool]:
+        """Settings plus ``stream: true`` (and the store override) as body fields."""
         store = settings.store if self._store is None else self._store
         fields = settings.fields()
         fields["store"] = store
         fields["stream"] = True
-        rendered = render_fields(fields)
-        self._prefix_cache = (settings, rendered, store)
-        return rendered, store
+        return render_fields(fields), store
 
     def body_for(self, request: TurnRequest) -> bytes:
         """The request body: the cached prefix plus the cached bytes of the items to send."""

@@ -21,6 +21,7 @@ import anyio
 import websockets.asyncio.client
 from websockets.asyncio.client import ClientConnection
 
+from ..cache.prefix import RenderedPrefix
 from ..config import Timeouts, mask_secret
 from ..errors import ConnectionLost, LocalProtocolError, ReadTimeout
 from ..protocol.client_events import assemble_body, render_fields
@@ -84,7 +85,6 @@ class WebSocketTransport(Transport):
         self._warm_id: str | None = None
         self._connect_lock = anyio.Lock()
         self._busy = False
-        self._prefix_cache: tuple[RequestSettings, bytes] | None = None
 
     def __repr__(self) -> str:
         return f"WebSocketTransport(url={self.url!r}, api_key={mask_secret(self._api_key)})"
@@ -125,7 +125,7 @@ class WebSocketTransport(Transport):
         """``generate: false`` with instructions and tools: the server prepares them now."""
         body = assemble_body(
             _CREATE,
-            self._prefix(settings),
+            RenderedPrefix.for_settings(settings).fields,
             render_fields({"generate": False}),
             input_items=(),
         )
@@ -149,15 +149,6 @@ class WebSocketTransport(Transport):
         finally:
             await events.aclose()
 
-    def _prefix(self, settings: RequestSettings) -> bytes:
-        """Settings rendered once per settings object (they do not change between turns)."""
-        cached = self._prefix_cache
-        if cached is not None and cached[0] is settings:
-            return cached[1]
-        rendered = render_fields(settings.fields())
-        self._prefix_cache = (settings, rendered)
-        return rendered
-
     def _body_for(self, request: TurnRequest) -> bytes:
         items = request.items
         prev = request.previous_response_id
@@ -174,7 +165,7 @@ class WebSocketTransport(Transport):
         self.stats.last_request_items = len(items) - start
         return assemble_body(
             _CREATE,
-            self._prefix(request.settings),
+            RenderedPrefix.for_settings(request.settings).fields,
             render_fields({"previous_response_id": prev}) if prev else b"",
             input_items=[entry.raw for entry in items[start:]],
         )
