@@ -7,7 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -157,8 +157,7 @@ def build_session(
 ) -> AgentSession:
     """An AgentSession with the built-in coding tools under ``policy``."""
     tools = coding_tools(workspace, policy=policy)
-    # cast: Decision is frozen, and CallPolicy's DecisionLike declares writable attributes.
-    checker = cast(CallPolicy, AskAlways(policy) if approval_mode == "always" else policy)
+    checker: CallPolicy = AskAlways(policy) if approval_mode == "always" else policy
     return AgentSession(
         target.model,
         tools=tools,
