@@ -264,6 +264,9 @@ class AgentSession:
     async def _run(self, prompt: Prompt, emit: Emit) -> RunResult:
         if self._closed:
             raise UsageError("this session is closed")
+        if self._stack is None:
+            # The session owns a connection; only a context manager guarantees it is closed.
+            raise UsageError("use the session as 'async with AgentSession(...) as session'")
         if self._running:
             raise UsageError("a run is already in progress on this session")
         self._running = True

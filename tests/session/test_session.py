@@ -398,3 +398,13 @@ async def test_a_partial_answer_without_calls_is_regenerated_not_repeated() -> N
     assert result.final_text == "Final answer."
     assert len(answers) == 1, "the half-delivered response must not stay in the context"
     assert result.turns[0].attempts == 2
+
+
+async def test_run_outside_the_context_manager_is_refused() -> None:
+    session = AgentSession("scripted", base_url="http://127.0.0.1:9/v1", api_key="k")
+    with pytest.raises(UsageError, match="async with"):
+        await session.run("hi")
+    async with session:
+        pass
+    with pytest.raises(UsageError, match="closed"):
+        await session.run("hi")
