@@ -52,8 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cost-configs", default="1000@15",
                    help="speed@delay_ms list for the cost model runs (default 1000@15)")
     p.add_argument("--contenders", default="", help="keys to run, e.g. a,c,rf-websocket")
-    p.add_argument("--report-only", type=Path, metavar="RESULTS_JSON",
-                   help="re-render the table and report from a results.json, run nothing")
+    p.add_argument("--report-only", type=Path, nargs="+", metavar="RESULTS_JSON",
+                   help="re-render the table and report from results.json file(s), run nothing;"
+                        "\nseveral files: their configurations are shown together")
     return p.parse_args(argv)
 
 
@@ -83,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     t0 = time.perf_counter()
     if args.report_only is not None:
-        result = load_result(args.report_only)
+        result = load_result(args.report_only[0])
+        for extra in args.report_only[1:]:
+            more = load_result(extra)
+            result.configs += more.configs
+            result.duration += more.duration
     else:
         result = run_benchmark(params_from(args), progress=lambda s: print(s, flush=True))
     print()

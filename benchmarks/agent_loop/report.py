@@ -141,6 +141,15 @@ def _header(result: BenchResult) -> str:
             f"| {c.name} | {c.rtt * 1e3:.3f} | {c.rtt_p90 * 1e3:.3f} | {2 * c.delay * 1e3:g} "
             f"| {c.direct_rtt * 1e3:.3f} | {c.proxy_error * 1e3:+.3f} | {c.setup * 1e3:.2f} "
             f"| {c.floor:.2f} | {fc} |")
+    for c in result.configs:
+        if c.cost_model is None:
+            continue
+        charged: dict[str, list[float]] = {}
+        for r in c.runs:
+            charged.setdefault(r.contender, []).append(r.modelled_cost)
+        per = ", ".join(f"{k} {statistics.median(v):.2f} s" for k, v in charged.items())
+        lines += ["", f"**{c.name}** ({c.cost_model.label()}): modelled server time charged "
+                      f"per run, median: {per}."]
     return "\n".join(lines)
 
 

@@ -149,16 +149,16 @@ class Harness:
 def _floor_with_cost(w: Workload, floor: float, cost: CostModel) -> float:
     """Floor plus the least a transport can be charged: S once, then f*S per turn, plus tokens.
 
-    Uncached input tokens per turn are estimated like the server does (characters / 4): the
-    first turn's instructions, tools and prompt, then each turn's tool outputs.
+    Uncached input tokens are estimated like the server counts them (JSON text / 4): the prompt
+    and every tool output. The shared instructions+tools prefix is cached by the warm-up.
     """
     import orjson
 
-    first = len(w.instructions) + len(orjson.dumps(list(w.tools))) + len(w.prompt)
-    tokens = first / 4 + sum(len(c.output) / 4 for t in w.turns for c in t.calls)
+    chars = len(orjson.dumps(w.prompt)) + sum(
+        len(orjson.dumps(c.output)) for t in w.turns for c in t.calls)
     n = len(w.turns)
     return (floor + cost.per_request * (1 + (n - 1) * cost.ws_fraction)
-            + cost.per_uncached_token * tokens)
+            + cost.per_uncached_token * chars / 4)
 
 
 def _run_one(h: Harness, c: Contender, w: Workload, url: str, nonce: str) -> RunRecord:
