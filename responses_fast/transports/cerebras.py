@@ -10,14 +10,18 @@ Two request paths, both through the SDK's client (its auth, headers, streaming, 
 
 - ``body="bytes"`` (default): the body is joined from cached bytes exactly as on the generic Chat
   Completions path (each item's chat rendering serialized once, ever) and posted with the SDK's
-  ``client.post("/v1/chat/completions", content=..., stream=True)``. A turn costs O(new items).
+  ``client.post("/v1/chat/completions", content=...)``, asking for the raw streamed response,
+  which is decoded by the same code as the generic Chat Completions path and read to its end so
+  the connection is reused. A turn costs O(new items).
 - ``body="create"``: ``client.chat.completions.create(stream=True, messages=..., tools=...)``, the
   SDK's typed method. Its parameter transform walks the whole history in Python on every turn
   (measured ~0.3 ms per turn at 20 turns here and growing with the history), so it is opt-in.
 
-Each streamed chunk, already parsed by the SDK, is turned into a dict and fed to the same
-:class:`~responses_fast.protocol.chat.ChatStreamAssembler` as the generic Chat Completions path,
-which also absorbs Cerebras's repeated final tool-call fragment.
+With ``create``, each streamed chunk, already parsed by the SDK, is turned into a dict and fed
+to the same :class:`~responses_fast.protocol.chat.ChatStreamAssembler` as the generic Chat
+Completions path, which also absorbs Cerebras's repeated final tool-call fragment. The SDK's
+stream closes the body at ``[DONE]`` without reading its end, so this path opens a new
+connection per turn.
 
 Byte counters are exact for bodies: ``bytes_sent`` is the serialized request body as httpx sends
 it (an httpx request hook), ``bytes_received`` the response body bytes httpx downloaded
@@ -32,7 +36,7 @@ import logging
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import anyio
@@ -47,7 +51,7 @@ from ..protocol.server_events import ServerEvent, UnknownEvent
 from ._errors import map_transport_errors
 from ._http import make_client
 from .base import RequestSettings, SettingsMemo, Transport, TurnRequest
-from .chat_completions import chat_body_fields, chat_messages
+from .chat_completions import chat_body_fields, chat_messages, chat_stream_events
 
 BodyMode = Literal["bytes", "create"]
 
@@ -210,24 +214,25 @@ class CerebrasTransport(Transport):
         self.stats.last_request_items = len(request.items)
         with map_transport_errors("send"):
             if self.body_mode == "bytes":
-                from cerebras.cloud.sdk import AsyncStream
-                from cerebras.cloud.sdk.types.chat.chat_completion import ChatCompletion
-
                 body = b"{" + self._prefix_bytes(settings) + b',"messages":' + messages + b"}"
-                # What create() passes, minus its per-turn transform of the whole history.
-                stream: Any = await client.post(
+                # What create() sends, minus its per-turn transform of the whole history. The
+                # raw response comes back unread: the SDK's own stream stops at [DONE] and
+                # closes the body unfinished, which costs a new connection every turn.
+                response: httpx.Response = await client.post(
                     "/v1/chat/completions",
                     content=body,
-                    cast_to=cast(Any, ChatCompletion),
-                    stream=True,
-                    stream_cls=AsyncStream[ChatCompletion],
+                    cast_to=httpx.Response,
+                    options={"headers": {"X-Stainless-Raw-Response": "stream"}},
                 )
             else:
-                stream = await client.chat.completions.create(
+                stream: Any = await client.chat.completions.create(
                     messages=orjson.loads(messages), **self._kwargs(settings)
                 )
         self.stats.requests += 1
-        events = self._events(stream)
+        if self.body_mode == "bytes":
+            events = chat_stream_events(response, self.stats, self._timeouts.close)
+        else:
+            events = self._events(stream)
         try:
             yield events
         finally:

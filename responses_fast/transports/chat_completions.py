@@ -32,9 +32,15 @@ from ..protocol.client_events import render_fields
 from ..protocol.server_events import ServerEvent, UnknownEvent
 from ._errors import error_from_body, map_transport_errors
 from ._http import drain, make_client, sse_messages, streamed_post
-from .base import RequestSettings, SettingsMemo, Transport, TurnRequest
+from .base import RequestSettings, SettingsMemo, Transport, TransportStats, TurnRequest
 
-__all__ = ["ChatCompletionsTransport", "chat_body_fields", "chat_messages", "chat_url"]
+__all__ = [
+    "ChatCompletionsTransport",
+    "chat_body_fields",
+    "chat_messages",
+    "chat_stream_events",
+    "chat_url",
+]
 
 log = logging.getLogger("responses_fast.transports.chat_completions")
 
@@ -206,36 +212,42 @@ class ChatCompletionsTransport(Transport):
     ) -> AsyncIterator[AsyncIterator[ServerEvent | UnknownEvent]]:
         body = self.body_for(request)
         async with streamed_post(self._http(), self.url, body, self.stats) as response:
-            events = self._events(response)
+            events = chat_stream_events(response, self.stats, self._timeouts.close)
             try:
                 yield events
             finally:
                 await events.aclose()
 
-    async def _events(
-        self, response: httpx.Response
-    ) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
-        assembler = ChatStreamAssembler()
-        messages = sse_messages(response, self.stats)
-        try:
-            async for message in messages:
-                data = message.data
-                if data.strip() == _DONE:
-                    out = assembler.finish()
-                else:
-                    out = assembler.feed_bytes(data)
-                self.stats.events_received += 1
-                for event in out:
-                    yield event
-                if assembler.finished:
-                    await drain(messages, self._timeouts.close)
-                    return
-            # Some servers end the body without [DONE]; a stream that reached finish_reason is
-            # complete, anything else was cut off.
-            if assembler.finish_reason is not None:
-                for event in assembler.finish():
-                    yield event
+
+async def chat_stream_events(
+    response: httpx.Response, stats: TransportStats, close_timeout: float
+) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
+    """A streaming Chat Completions response as Responses-style events.
+
+    The body is read to its end (drained after ``finish_reason``, within ``close_timeout``) so
+    the keep-alive connection goes back to the pool for the next turn.
+    """
+    assembler = ChatStreamAssembler()
+    messages = sse_messages(response, stats)
+    try:
+        async for message in messages:
+            data = message.data
+            if data.strip() == _DONE:
+                out = assembler.finish()
+            else:
+                out = assembler.feed_bytes(data)
+            stats.events_received += 1
+            for event in out:
+                yield event
+            if assembler.finished:
+                await drain(messages, close_timeout)
                 return
-            raise ConnectionLost("the chat stream ended before finish_reason")
-        finally:
-            await messages.aclose()
+        # Some servers end the body without [DONE]; a stream that reached finish_reason is
+        # complete, anything else was cut off.
+        if assembler.finish_reason is not None:
+            for event in assembler.finish():
+                yield event
+            return
+        raise ConnectionLost("the chat stream ended before finish_reason")
+    finally:
+        await messages.aclose()
