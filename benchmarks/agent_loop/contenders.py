@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ class LoopResult:
     final_text: str
 
 
-Runner = Callable[[Workload, str, str], Awaitable[LoopResult]]
+Runner = Callable[[Workload, str, str], Coroutine[Any, Any, LoopResult]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +159,7 @@ def _rf_tools(workload: Workload) -> list[Any]:
                  parameters=t["parameters"]) for t in workload.tools]
 
 
-def _no_truncation(cls: type) -> dict[str, int]:
+def _no_truncation(cls: type) -> dict[str, Any]:
     """Same workload for all: the SDK loops send tool outputs whole (the 200 KB log too), so
     responses_fast must not shorten them (its default keeps 64 KB). The option's name changed
     once already; pass whichever the installed AgentSession takes."""

@@ -238,7 +238,7 @@ def load_result(path: Path) -> BenchResult:
         configs.append(ConfigResult(**c, runs=runs))
     return BenchResult(
         params=BenchParams(**p), workload=data["workload"], turns=data["turns"],
-        contenders=[tuple(x) for x in data["contenders"]],  # type: ignore[misc]
+        contenders=[(str(k), str(label)) for k, label in data["contenders"]],
         configs=configs, started=data["started"], duration=data["duration"],
         machine=data["machine"],
     )
