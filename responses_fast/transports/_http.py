@@ -10,6 +10,7 @@ stream becomes :class:`~responses_fast.errors.ReadTimeout`.
 from __future__ import annotations
 
 import functools
+import logging
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -17,13 +18,22 @@ from contextlib import asynccontextmanager
 import anyio
 import httpx
 
-from ..config import Timeouts
-from ..errors import ResponsesFastError
+from ..config import Timeouts, mask_secret
+from ..errors import ResponsesFastError, TransportError
 from ..protocol.sse import SSEDecoder, SSEMessage
 from ._errors import error_from_body, map_transport_errors
-from .base import TransportStats
+from .base import Transport, TransportStats
 
-__all__ = ["KEEPALIVE_EXPIRY", "drain", "make_client", "sse_messages", "streamed_post"]
+__all__ = [
+    "KEEPALIVE_EXPIRY",
+    "PooledHttpTransport",
+    "drain",
+    "make_client",
+    "sse_messages",
+    "streamed_post",
+]
+
+log = logging.getLogger("responses_fast.transports.http")
 
 #: Seconds an idle pooled connection is kept (httpx's default is 5 s: shorter than many tools).
 KEEPALIVE_EXPIRY = 120.0
@@ -130,3 +140,62 @@ async def drain(messages: AsyncGenerator[SSEMessage, None], limit: float) -> boo
     except ResponsesFastError:
         pass  # the response is complete; a broken tail only costs the pooled connection
     return False
+
+
+class PooledHttpTransport(Transport):
+    """What the HTTP transports share: one pooled keep-alive client, warmed on connect.
+
+    Subclasses set ``url`` (where turns are posted) and ``base_url`` (the API base, whose
+    ``/models`` warms the pool) and build their request bodies.
+    """
+
+    url: str
+    base_url: str
+
+    def __init__(
+        self,
+        api_key: str | None,
+        *,
+        timeouts: Timeouts | None,
+        headers: Mapping[str, str] | None,
+    ) -> None:
+        super().__init__()
+        self._api_key = api_key
+        self._timeouts = timeouts or Timeouts()
+        self._headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        self._headers.update(headers or {})
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={self.url!r}, api_key={mask_secret(self._api_key)})"
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = make_client(self._timeouts, headers=self._headers)
+        return self._client
+
+    async def connect(self) -> None:
+        """Open the pooled connection ahead of the first turn (``GET {base}/models``).
+
+        Any answer warms the pool; failures are ignored (the first turn reports them), except an
+        authentication error, which is raised now.
+        """
+        try:
+            with map_transport_errors("connect"):
+                response = await self._http().get(self.base_url + "/models")
+        except TransportError as exc:
+            log.debug("warm-up failed: %s", exc)
+            return
+        self.stats.connects += 1
+        if response.status_code in (401, 403):
+            raise error_from_body(response.status_code, response.content, response.headers)
+
+    async def reset(self) -> None:
+        """Nothing to drop: a failed response already closed its connection."""
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 
 from ..cache.render import LoggedItem
-from ..config import Timeouts, mask_secret
-from ..errors import ConnectionLost, TransportError
+from ..config import Timeouts
+from ..errors import ConnectionLost
 from ..protocol.chat import (
     ChatFragment,
     ChatStreamAssembler,
@@ -30,9 +30,8 @@ from ..protocol.chat import (
 )
 from ..protocol.client_events import render_fields
 from ..protocol.server_events import ServerEvent, UnknownEvent
-from ._errors import error_from_body, map_transport_errors
-from ._http import drain, make_client, sse_messages, streamed_post
-from .base import RequestSettings, SettingsMemo, Transport, TransportStats, TurnRequest
+from ._http import PooledHttpTransport, drain, sse_messages, streamed_post
+from .base import RequestSettings, SettingsMemo, TransportStats, TurnRequest
 
 __all__ = [
     "ChatCompletionsTransport",
@@ -129,7 +128,7 @@ def chat_body_fields(settings: RequestSettings, *, include_usage: bool = True) -
     return fields
 
 
-class ChatCompletionsTransport(Transport):
+class ChatCompletionsTransport(PooledHttpTransport):
     """Chat Completions streaming over one pooled keep-alive HTTP connection.
 
     Args:
@@ -154,49 +153,13 @@ class ChatCompletionsTransport(Transport):
         headers: Mapping[str, str] | None = None,
         include_usage: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(api_key, timeouts=timeouts, headers=headers)
         self.url = chat_url(base_url)
         self.base_url = self.url[: -len("/chat/completions")]
-        self._api_key = api_key
-        self._timeouts = timeouts or Timeouts()
         self._include_usage = include_usage
-        self._headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-        self._headers.update(headers or {})
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self._client: httpx.AsyncClient | None = None
         self._prefix = SettingsMemo(
             lambda s: render_fields(chat_body_fields(s, include_usage=include_usage))
         )
-
-    def __repr__(self) -> str:
-        return f"ChatCompletionsTransport(url={self.url!r}, api_key={mask_secret(self._api_key)})"
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(self._timeouts, headers=self._headers)
-        return self._client
-
-    async def connect(self) -> None:
-        """Open the pooled connection (``GET {base}/models``); failures wait for the first turn,
-        except an authentication error, which is raised now."""
-        try:
-            with map_transport_errors("connect"):
-                response = await self._http().get(self.base_url + "/models")
-        except TransportError as exc:
-            log.debug("warm-up failed: %s", exc)
-            return
-        self.stats.connects += 1
-        if response.status_code in (401, 403):
-            raise error_from_body(response.status_code, response.content, response.headers)
-
-    async def reset(self) -> None:
-        """Nothing to drop: a failed response already closed its connection."""
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
 
     def body_for(self, request: TurnRequest) -> bytes:
         """``{<fixed fields>,"messages":[...]}``: cached prefix + cached per-item fragments."""

@@ -16,8 +16,8 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from ..config import Timeouts, mask_secret
-from ..errors import ConnectionLost, RemoteProtocolError, TransportError
+from ..config import Timeouts
+from ..errors import ConnectionLost, RemoteProtocolError
 from ..protocol.client_events import assemble_body, render_fields
 from ..protocol.server_events import (
     TERMINAL_EVENT_TYPES,
@@ -26,9 +26,9 @@ from ..protocol.server_events import (
     UnknownEvent,
     parse_server_event,
 )
-from ._errors import error_from_body, error_from_event, map_transport_errors
-from ._http import drain, make_client, sse_messages, streamed_post
-from .base import RequestSettings, SettingsMemo, Transport, TurnRequest
+from ._errors import error_from_body, error_from_event
+from ._http import PooledHttpTransport, drain, sse_messages, streamed_post
+from .base import RequestSettings, SettingsMemo, TurnRequest
 
 __all__ = ["HttpSseTransport", "responses_url"]
 
@@ -43,7 +43,7 @@ def responses_url(base_url: str) -> str:
     return base if base.endswith("/responses") else base + "/responses"
 
 
-class HttpSseTransport(Transport):
+class HttpSseTransport(PooledHttpTransport):
     """Responses over HTTP/SSE on one pooled keep-alive connection.
 
     Args:
@@ -67,55 +67,11 @@ class HttpSseTransport(Transport):
         store: bool | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__()
-        self.base_url = base_url.rstrip("/")
-        if self.base_url.endswith("/responses"):
-            self.base_url = self.base_url[: -len("/responses")]
+        super().__init__(api_key, timeouts=timeouts, headers=headers)
         self.url = responses_url(base_url)
-        self._api_key = api_key
-        self._timeouts = timeouts or Timeouts()
+        self.base_url = self.url[: -len("/responses")]
         self._store = store
-        self._headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-        self._headers.update(headers or {})
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self._client: httpx.AsyncClient | None = None
         self._prefix = SettingsMemo(self._render_prefix)
-
-    def __repr__(self) -> str:
-        return f"HttpSseTransport(url={self.url!r}, api_key={mask_secret(self._api_key)})"
-
-    # -- connection ------------------------------------------------------------------------------
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(self._timeouts, headers=self._headers)
-        return self._client
-
-    async def connect(self) -> None:
-        """Open the pooled connection ahead of the first turn (``GET {base}/models``).
-
-        Any answer warms the pool; failures are ignored (the first turn reports them), except an
-        authentication error, which is raised now.
-        """
-        client = self._http()
-        try:
-            with map_transport_errors("connect"):
-                response = await client.get(self.base_url + "/models")
-        except TransportError as exc:
-            log.debug("warm-up failed: %s", exc)
-            return
-        self.stats.connects += 1
-        if response.status_code in (401, 403):
-            raise error_from_body(response.status_code, response.content, response.headers)
-
-    async def reset(self) -> None:
-        """Nothing to drop: a failed response already closed its connection."""
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
 
     # -- requests --------------------------------------------------------------------------------
 
