@@ -165,7 +165,9 @@ def _run_one(h: Harness, c: Contender, w: Workload, url: str, nonce: str) -> Run
     rec = RunRecord(c.key, 0, 0)
     h.server("reset")
     s0 = h.server("cpu")
-    prompt = f"{w.prompt} (run {nonce})"  # unique: no server prompt-cache hits across runs
+    # Unique per run, whatever the configuration: a repeated prompt would make the whole
+    # conversation a prompt-cache hit on the server (and the cost model charge no tokens).
+    prompt = f"{w.prompt} (run {nonce} {os.urandom(6).hex()})"
     try:
         res: LoopResult = asyncio.run(c.run(w, url, prompt))
         rec.wall, rec.cpu, rec.turns = res.wall, res.cpu, res.turns
