@@ -10,6 +10,7 @@
     │   └── RemoteProtocolError              the peer sent what cannot be parsed (.raw)
     ├── TransportError                       the I/O failed
     │   ├── ConnectError
+    │   │   └── CertificateError             TLS certificate verification failed (not retried)
     │   ├── ConnectionLost                   dropped mid-stream
     │   └── TransportTimeout (+TimeoutError)
     │       ├── ConnectTimeout
@@ -35,6 +36,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "CertificateError",
     "ConfigurationError",
     "ConnectError",
     "ConnectTimeout",
@@ -94,6 +96,14 @@ class TransportError(ResponsesFastError):
 
 class ConnectError(TransportError):
     """Could not open a connection."""
+
+
+class CertificateError(ConnectError):
+    """The server's TLS certificate failed verification (untrusted CA, wrong host, expired).
+
+    Not retried: the same certificate fails the same way. Pass ``ssl_context=`` to trust a
+    private CA.
+    """
 
 
 class ConnectionLost(TransportError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -116,6 +117,8 @@ class AgentSession:
         budget_policy: how the context is trimmed when a request would not fit (docs/caching.md).
         warmup: warm the server with instructions and tools on connect (WebSocket mode).
         settings: extra request fields passed through (``reasoning``, ``max_output_tokens``, ...).
+        ssl_context: verifies ``https``/``wss`` servers on every transport (e.g. a private CA);
+            None uses the system CAs. Ignored when ``transport`` is a Transport instance.
     """
 
     def __init__(
@@ -140,6 +143,7 @@ class AgentSession:
         warmup: bool = True,
         prompt_cache_key: str | None = None,
         settings: Mapping[str, Any] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.model = model
         self._tools = {t.name: t for t in tools}
@@ -171,6 +175,7 @@ class AgentSession:
             prompt_cache_key=prompt_cache_key or session_cache_key(),
             extra=tuple((settings or {}).items()),
         )
+        self._ssl_context = ssl_context
         self.transport = self._make_transport(transport, warmup)
         self.log = ItemLog()
         self.turns: list[TurnMetrics] = []
@@ -197,6 +202,7 @@ class AgentSession:
             timeouts=self.timeouts,
             settings=self.request_settings,
             warmup=warmup,
+            ssl_context=self._ssl_context,
         )
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import ssl
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -14,6 +15,7 @@ import websockets.exceptions
 
 from ..errors import (
     APIError,
+    CertificateError,
     ConnectError,
     ConnectionLost,
     ConnectTimeout,
@@ -101,6 +103,23 @@ def error_from_body(
     )
 
 
+def _certificate_failure(exc: BaseException) -> CertificateError | None:
+    """A CertificateError when ``exc`` or its causes hold a failed certificate verification.
+
+    httpx wraps the ``ssl.SSLCertVerificationError`` in its ConnectError (and the Cerebras SDK
+    wraps that again); websockets raises it as is.
+    """
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            reason = cur.verify_message or cur.reason or "verification failed"
+            return CertificateError(f"TLS certificate verification failed: {reason}")
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 @contextlib.contextmanager
 def map_transport_errors(phase: str = "stream") -> Iterator[None]:
     """Translate websockets/httpx/OS errors raised inside the block."""
@@ -124,11 +143,15 @@ def map_transport_errors(phase: str = "stream") -> Iterator[None]:
     except httpx.ReadTimeout as exc:
         raise ReadTimeout(f"read timed out during {phase}") from exc
     except httpx.ConnectError as exc:
-        raise ConnectError(f"could not connect: {type(exc).__name__}") from exc
+        raise _certificate_failure(exc) or ConnectError(
+            f"could not connect: {type(exc).__name__}"
+        ) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
         raise ConnectionLost(f"connection lost during {phase}: {type(exc).__name__}") from exc
     except httpx.HTTPError as exc:
         raise ConnectionLost(f"HTTP failure during {phase}: {type(exc).__name__}") from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise _certificate_failure(exc) or ConnectError("TLS failure") from exc
     except TimeoutError as exc:
         if phase == "connect":
             raise ConnectTimeout("connect timed out") from exc
@@ -182,6 +205,9 @@ def error_from_sdk(exc: BaseException, phase: str = "stream") -> ResponsesFastEr
         return ReadTimeout(f"timed out during {phase}")
     if isinstance(exc, sdk.APIConnectionError):
         cause = exc.__cause__
+        certificate = _certificate_failure(exc)
+        if certificate is not None:
+            return certificate
         if phase == "connect" or isinstance(cause, httpx.ConnectError):
             return ConnectError(f"could not connect: {type(cause).__name__}")
         return ConnectionLost(f"connection lost during {phase}: {type(cause).__name__}")

@@ -52,8 +52,12 @@ def make_client(
     headers: Mapping[str, str] | None = None,
     base_url: str = "",
     event_hooks: Mapping[str, list[object]] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
-    """The one pooled client of a transport (HTTP/1.1, keep-alive, no redirects)."""
+    """The one pooled client of a transport (HTTP/1.1, keep-alive, no redirects).
+
+    ``ssl_context`` verifies ``https`` servers (None: the shared context with the system CAs).
+    """
     timeout = httpx.Timeout(
         connect=timeouts.connect,
         read=timeouts.read,
@@ -70,7 +74,7 @@ def make_client(
         http1=True,
         http2=False,
         follow_redirects=False,
-        verify=_tls_context(),
+        verify=ssl_context if ssl_context is not None else _tls_context(),
         event_hooks=dict(event_hooks) if event_hooks else None,  # type: ignore[arg-type]
     )
 
@@ -158,9 +162,11 @@ class PooledHttpTransport(Transport):
         *,
         timeouts: Timeouts | None,
         headers: Mapping[str, str] | None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__()
         self._api_key = api_key
+        self._ssl_context = ssl_context
         self._timeouts = timeouts or Timeouts()
         self._headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
         self._headers.update(headers or {})
@@ -173,7 +179,9 @@ class PooledHttpTransport(Transport):
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = make_client(self._timeouts, headers=self._headers)
+            self._client = make_client(
+                self._timeouts, headers=self._headers, ssl_context=self._ssl_context
+            )
         return self._client
 
     async def connect(self) -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -97,6 +98,7 @@ class CerebrasTransport(Transport):
         include_usage: ask for the final usage chunk (``stream_options.include_usage``).
         body: ``"bytes"`` posts the body joined from cached bytes through the SDK client
             (default, O(new items) per turn); ``"create"`` calls ``chat.completions.create``.
+        ssl_context: verifies ``https`` servers (None: the system CAs).
     """
 
     name = "cerebras"
@@ -111,6 +113,7 @@ class CerebrasTransport(Transport):
         headers: Mapping[str, str] | None = None,
         include_usage: bool = True,
         body: BodyMode = "bytes",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__()
         if body not in ("bytes", "create"):
@@ -127,6 +130,7 @@ class CerebrasTransport(Transport):
         self._api_key = key
         self._timeouts = timeouts or Timeouts()
         self._headers = dict(headers or {})
+        self._ssl_context = ssl_context
         self._include_usage = include_usage
         self._client: AsyncCerebras | None = None
         self._http: httpx.AsyncClient | None = None
@@ -152,7 +156,9 @@ class CerebrasTransport(Transport):
             from cerebras.cloud.sdk import AsyncCerebras
 
             t = self._timeouts
-            self._http = make_client(t, event_hooks={"request": [self._count_request]})
+            self._http = make_client(
+                t, event_hooks={"request": [self._count_request]}, ssl_context=self._ssl_context
+            )
             self._client = AsyncCerebras(
                 # The SDK insists on a key; a local server ignores this placeholder.
                 api_key=self._api_key or "no-key",

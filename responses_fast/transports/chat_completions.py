@@ -12,6 +12,7 @@ soon as the call is complete, so the session starts the tool before the stream e
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -137,6 +138,7 @@ class ChatCompletionsTransport(PooledHttpTransport):
         api_key: sent as ``Authorization: Bearer`` when given (most local servers need none).
         timeouts: connect/read timeouts.
         headers: extra headers for every request.
+        ssl_context: verifies ``https`` servers (None: the system CAs).
         include_usage: ask for the final usage chunk (``stream_options.include_usage``); turn it
             off for servers that reject ``stream_options``.
     """
@@ -152,8 +154,9 @@ class ChatCompletionsTransport(PooledHttpTransport):
         timeouts: Timeouts | None = None,
         headers: Mapping[str, str] | None = None,
         include_usage: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(api_key, timeouts=timeouts, headers=headers)
+        super().__init__(api_key, timeouts=timeouts, headers=headers, ssl_context=ssl_context)
         self.url = chat_url(base_url)
         self.base_url = self.url[: -len("/chat/completions")]
         self._include_usage = include_usage

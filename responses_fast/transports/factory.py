@@ -17,6 +17,7 @@ The rule (docs/transports.md):
 from __future__ import annotations
 
 import os
+import ssl
 from urllib.parse import urlsplit
 
 from ..config import Timeouts
@@ -95,12 +96,15 @@ def make_transport(
     timeouts: Timeouts,
     settings: RequestSettings,
     warmup: bool,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Transport:
     """Build the transport named ``kind`` (one of TRANSPORT_NAMES, an alias, or ``"auto"``).
 
     For ``cerebras`` the OpenAI defaults the session filled in are not Cerebras's: an OpenAI base
     URL means "the Cerebras default" (``$CEREBRAS_BASE_URL`` or ``https://api.cerebras.ai``) and
     a key that is just ``$OPENAI_API_KEY`` gives way to ``$CEREBRAS_API_KEY``.
+
+    ``ssl_context`` (None: the system CAs) verifies ``https``/``wss`` servers on every transport.
     """
     name = choose_transport(kind, base_url)
     if name != "cerebras" and not api_key and _is_openai(base_url):
@@ -111,16 +115,22 @@ def make_transport(
         from .websocket import WebSocketTransport
 
         return WebSocketTransport(
-            base_url, api_key, timeouts=timeouts, warmup=settings if warmup else None
+            base_url,
+            api_key,
+            timeouts=timeouts,
+            warmup=settings if warmup else None,
+            ssl_context=ssl_context,
         )
     if name == "http":
         from .http_sse import HttpSseTransport
 
-        return HttpSseTransport(base_url, api_key, timeouts=timeouts)
+        return HttpSseTransport(base_url, api_key, timeouts=timeouts, ssl_context=ssl_context)
     if name == "chat":
         from .chat_completions import ChatCompletionsTransport
 
-        return ChatCompletionsTransport(base_url, api_key, timeouts=timeouts)
+        return ChatCompletionsTransport(
+            base_url, api_key, timeouts=timeouts, ssl_context=ssl_context
+        )
     from .cerebras import CerebrasTransport
 
     host = (urlsplit(base_url).hostname or "").lower() if base_url else ""
@@ -128,4 +138,4 @@ def make_transport(
     key = api_key
     if key is None or key == os.environ.get("OPENAI_API_KEY"):
         key = os.environ.get("CEREBRAS_API_KEY") or (None if cerebras_url is None else key)
-    return CerebrasTransport(key, cerebras_url, timeouts=timeouts)
+    return CerebrasTransport(key, cerebras_url, timeouts=timeouts, ssl_context=ssl_context)

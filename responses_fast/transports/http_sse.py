@@ -11,6 +11,7 @@ session's retry loop, which resends the full context.
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -53,6 +54,7 @@ class HttpSseTransport(PooledHttpTransport):
         store: overrides the request settings' ``store`` (None: follow them). With store on,
             turns after the first send only the new items plus ``previous_response_id``.
         headers: extra headers for every request.
+        ssl_context: verifies ``https`` servers (None: the system CAs).
     """
 
     name = "http"
@@ -66,8 +68,9 @@ class HttpSseTransport(PooledHttpTransport):
         timeouts: Timeouts | None = None,
         store: bool | None = None,
         headers: Mapping[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(api_key, timeouts=timeouts, headers=headers)
+        super().__init__(api_key, timeouts=timeouts, headers=headers, ssl_context=ssl_context)
         self.url = responses_url(base_url)
         self.base_url = self.url[: -len("/responses")]
         self._store = store

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..config import RetryPolicy
 from ..errors import (
     BadRequestError,
+    CertificateError,
     RateLimitError,
     ServerError,
     TransportError,
@@ -52,6 +53,8 @@ def classify(exc: BaseException, policy: RetryPolicy) -> RetryDecision:
                 return RetryDecision(False)
             return RetryDecision(True, max(exc.retry_after, 0.0), state_lost=True)
         return RetryDecision(True, state_lost=True)
+    if isinstance(exc, CertificateError):
+        return RetryDecision(False)  # the same certificate fails the same way every time
     if isinstance(exc, TransportError):
         return RetryDecision(True, state_lost=True)
     return RetryDecision(False)

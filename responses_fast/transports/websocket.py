@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -69,6 +70,7 @@ class WebSocketTransport(Transport):
         warmup: RequestSettings | None = None,
         max_connection_age: float = 55 * 60,
         max_message_size: int | None = 64 * 1024 * 1024,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__()
         self.url = websocket_url(base_url)
@@ -78,6 +80,7 @@ class WebSocketTransport(Transport):
         self._warmup = warmup
         self._max_age = max_connection_age
         self._max_size = max_message_size
+        self._ssl_context = ssl_context
         self._ws: ClientConnection | None = None
         self._opened_at = 0.0
         # The newest response the server holds in this socket's cache (a chain head we may extend).
@@ -100,6 +103,10 @@ class WebSocketTransport(Transport):
             headers = dict(self._headers)
             if self._api_key:
                 headers["Authorization"] = f"Bearer {self._api_key}"
+            # websockets refuses ssl= on a ws:// URL; on wss:// None means the system CAs.
+            tls: dict[str, Any] = {}
+            if self._ssl_context is not None and self.url.startswith("wss:"):
+                tls["ssl"] = self._ssl_context
             with map_transport_errors("connect"):
                 self._ws = await websockets.asyncio.client.connect(
                     self.url,
@@ -112,6 +119,7 @@ class WebSocketTransport(Transport):
                     ping_interval=20,
                     ping_timeout=20,
                     logger=_WIRE_LOG,
+                    **tls,
                 )
             self._opened_at = time.monotonic()
             self._server_head = None
