@@ -37,6 +37,10 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "(default 3600)")
     p.add_argument("--cerebras-quirk", action="store_true",
                    help="re-send each tool call's aggregated fragment on chat completions")
+    p.add_argument("--ssl-certfile", metavar="FILE", default=None,
+                   help="PEM certificate (chain): serve https:// and wss:// (needs --ssl-keyfile)")
+    p.add_argument("--ssl-keyfile", metavar="FILE", default=None,
+                   help="PEM private key of --ssl-certfile")
     p.set_defaults(func=run_serve)
     return p
 
@@ -51,6 +55,9 @@ def run_serve(args: argparse.Namespace) -> int:
         if not api_key:
             print(f"error: environment variable {args.api_key_env} is not set", file=sys.stderr)
             return 2
+    if (args.ssl_certfile is None) != (args.ssl_keyfile is None):
+        print("error: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
+        return 2
     script = None
     if args.script:
         try:
@@ -61,6 +68,7 @@ def run_serve(args: argparse.Namespace) -> int:
     run_server(
         args.host, args.port, script=script, tokens_per_second=args.tokens_per_second or None,
         ttft=args.ttft, api_key=api_key, max_connection_age=args.max_connection_age,
-        cerebras_quirk=args.cerebras_quirk,
+        cerebras_quirk=args.cerebras_quirk, ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
     )
     return 0

@@ -173,6 +173,8 @@ class LocalServer:
         max_message_size: int = 16 * 1024 * 1024,
         cerebras_quirk: bool = False,
         log_level: str = "warning",
+        ssl_certfile: str | os.PathLike[str] | None = None,
+        ssl_keyfile: str | os.PathLike[str] | None = None,
     ) -> None:
         config = ServerConfig(
             tokens_per_second=tokens_per_second or None, ttft=ttft, api_key=api_key,
@@ -186,6 +188,10 @@ class LocalServer:
         self.host = host
         self._requested_port = port
         self._log_level = log_level
+        if (ssl_certfile is None) != (ssl_keyfile is None):
+            raise ValueError("TLS needs both ssl_certfile and ssl_keyfile")
+        self._ssl_certfile = None if ssl_certfile is None else os.fspath(ssl_certfile)
+        self._ssl_keyfile = None if ssl_keyfile is None else os.fspath(ssl_keyfile)
         self._sock: socket.socket | None = None
         self._uvicorn: _Server | None = None
         self._done = anyio.Event()
@@ -195,18 +201,25 @@ class LocalServer:
     # -- URLs
 
     @property
+    def tls(self) -> bool:
+        """Whether the server speaks TLS (https/wss URLs)."""
+        return self._ssl_certfile is not None
+
+    @property
     def base_url(self) -> str:
-        """``http://HOST:PORT/v1`` (for the openai SDK)."""
-        return f"http://{self._url_host}:{self.port}/v1"
+        """``http(s)://HOST:PORT/v1`` (for the openai SDK)."""
+        return f"{self.root_url}/v1"
 
     @property
     def root_url(self) -> str:
-        """``http://HOST:PORT`` (for cerebras-cloud-sdk, which appends /v1 itself)."""
-        return f"http://{self._url_host}:{self.port}"
+        """``http(s)://HOST:PORT`` (for cerebras-cloud-sdk, which appends /v1 itself)."""
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self._url_host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self._url_host}:{self.port}/v1/responses"
+        scheme = "wss" if self.tls else "ws"
+        return f"{scheme}://{self._url_host}:{self.port}/v1/responses"
 
     @property
     def _url_host(self) -> str:
@@ -254,6 +267,8 @@ class LocalServer:
             ws_ping_interval=None,
             timeout_graceful_shutdown=1,
             timeout_keep_alive=30,
+            ssl_certfile=self._ssl_certfile,
+            ssl_keyfile=self._ssl_keyfile,
         )
         self._uvicorn = _Server(config)
         self._done = anyio.Event()
@@ -303,7 +318,8 @@ async def serve(script: ScriptSource | None = None, **config: Any) -> AsyncItera
     """Run the local server for the duration of the ``async with`` block.
 
     ``config``: scripts, tokens_per_second, ttft, api_key, host, port, max_connection_age,
-    max_message_size, cerebras_quirk, log_level (see :class:`LocalServer`).
+    max_message_size, cerebras_quirk, log_level, ssl_certfile, ssl_keyfile (PEM files: serve
+    https/wss; see :class:`LocalServer`).
     """
     server = LocalServer(script, **config)
     async with server:
@@ -353,6 +369,10 @@ class ServerThread:
     @property
     def ws_url(self) -> str:
         return self.server.ws_url
+
+    @property
+    def root_url(self) -> str:
+        return self.server.root_url
 
     @property
     def port(self) -> int:
