@@ -51,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="cost model: microseconds per uncached input token")
     p.add_argument("--cost-configs", default="1000@15",
                    help="speed@delay_ms list for the cost model runs (default 1000@15)")
+    p.add_argument("--tls", action="store_true",
+                   help="serve https/wss with a throwaway trustme CA that every contender trusts;"
+                        "\nthe floor's set-up counts 2 RTT (TCP + TLS 1.3) instead of 1")
     p.add_argument("--contenders", default="", help="keys to run, e.g. a,c,rf-websocket")
     p.add_argument("--report-only", type=Path, nargs="+", metavar="RESULTS_JSON",
                    help="re-render the table and report from results.json file(s), run nothing;"
@@ -77,6 +80,7 @@ def params_from(args: argparse.Namespace) -> BenchParams:
         cost_delays=tuple(float(d) / 1e3 for _, d in pairs),
         rtt_samples=10 if quick else 30,
         contenders=tuple(k for k in args.contenders.split(",") if k),
+        tls=args.tls,
     )
 
 

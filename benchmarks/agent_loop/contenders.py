@@ -5,12 +5,18 @@ Every contender gets the same :class:`Workload`, the same server URL and the sam
 the timed region (``AsyncOpenAI()`` costs ~20 ms, mostly its SSL context) and stops the clock when
 the final answer is in, before closing. The SDK loops are written the way the SDK's docs show
 them: ``input += response.output``, tools one after another once the response is complete.
+
+With ``--tls`` every contender gets the same client SSL context (trusting the benchmark's
+throwaway CA): the SDK through ``http_client=DefaultAsyncHttpxClient(verify=ctx)`` (openai 3.x
+runs on ``httpx2``: a plain ``httpx.AsyncClient`` is the wrong class) and
+``connect(websocket_connection_options={"ssl": ctx})``, responses_fast through ``ssl_context=``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -32,14 +38,15 @@ class LoopResult:
     final_text: str
 
 
-Runner = Callable[[Workload, str, str], Coroutine[Any, Any, LoopResult]]
+#: (workload, base_url, prompt, client SSL context or None for plain TCP) -> LoopResult
+Runner = Callable[[Workload, str, str, ssl.SSLContext | None], Coroutine[Any, Any, LoopResult]]
 
 
 @dataclass(frozen=True, slots=True)
 class Contender:
     key: str  # short id used in tables: a, b, c, rf-websocket, ...
     label: str
-    run: Runner  # (workload, base_url, prompt) -> LoopResult
+    run: Runner
 
 
 async def _run_tool(workload: Workload, name: str, arguments: str) -> str:
@@ -48,16 +55,18 @@ async def _run_tool(workload: Workload, name: str, arguments: str) -> str:
     return spec.output
 
 
-def _sdk_client(base_url: str) -> Any:
-    from openai import AsyncOpenAI
+def _sdk_client(base_url: str, tls: ssl.SSLContext | None) -> Any:
+    from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
-    return AsyncOpenAI(base_url=base_url, api_key=API_KEY, max_retries=0)
+    http_client = DefaultAsyncHttpxClient(verify=tls) if tls is not None else None
+    return AsyncOpenAI(base_url=base_url, api_key=API_KEY, max_retries=0, http_client=http_client)
 
 
-async def _sdk_http(workload: Workload, base_url: str, prompt: str, *, chain: bool) -> LoopResult:
+async def _sdk_http(workload: Workload, base_url: str, prompt: str, tls: ssl.SSLContext | None,
+                    *, chain: bool) -> LoopResult:
     """(a) full history, store=False; (b) chain=True: store=True + previous_response_id."""
     t0, c0 = time.perf_counter(), time.process_time()
-    client = _sdk_client(base_url)
+    client = _sdk_client(base_url, tls)
     history: list[Any] = [{"role": "user", "content": prompt}]
     new_items: list[Any] = list(history)
     previous: str | None = None
@@ -100,14 +109,16 @@ async def _sdk_http(workload: Workload, base_url: str, prompt: str, *, chain: bo
         await client.close()
 
 
-async def _sdk_websocket(workload: Workload, base_url: str, prompt: str) -> LoopResult:
+async def _sdk_websocket(workload: Workload, base_url: str, prompt: str,
+                         tls: ssl.SSLContext | None) -> LoopResult:
     """(c) the SDK's responses.connect() as a plain loop: new items + previous_response_id."""
     t0, c0 = time.perf_counter(), time.process_time()
-    client = _sdk_client(base_url)
+    client = _sdk_client(base_url, tls)
     turns = 0
     final = ""
+    options: dict[str, Any] = {"ssl": tls} if tls is not None else {}
     try:
-        async with client.responses.connect() as conn:
+        async with client.responses.connect(websocket_connection_options=options) as conn:
             new_items: list[Any] = [{"role": "user", "content": prompt}]
             previous: str | None = None
             while True:
@@ -171,7 +182,8 @@ def _no_truncation(cls: type) -> dict[str, Any]:
 
 
 def _rf_runner(transport: str) -> Runner:
-    async def run(workload: Workload, base_url: str, prompt: str) -> LoopResult:
+    async def run(workload: Workload, base_url: str, prompt: str,
+                  tls: ssl.SSLContext | None) -> LoopResult:
         from responses_fast.session import AgentSession
 
         if transport == "cerebras":  # the Cerebras SDK appends /v1 itself
@@ -180,7 +192,7 @@ def _rf_runner(transport: str) -> Runner:
         async with AgentSession(
             MODEL, tools=_rf_tools(workload), instructions=workload.instructions,
             base_url=base_url, api_key=API_KEY, transport=transport,
-            max_turns=len(workload.turns) + 5, **_no_truncation(AgentSession),
+            max_turns=len(workload.turns) + 5, ssl_context=tls, **_no_truncation(AgentSession),
         ) as session:
             result = await session.run(prompt)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -189,12 +201,12 @@ def _rf_runner(transport: str) -> Runner:
     return run
 
 
-async def _a(w: Workload, url: str, p: str) -> LoopResult:
-    return await _sdk_http(w, url, p, chain=False)
+async def _a(w: Workload, url: str, p: str, tls: ssl.SSLContext | None) -> LoopResult:
+    return await _sdk_http(w, url, p, tls, chain=False)
 
 
-async def _b(w: Workload, url: str, p: str) -> LoopResult:
-    return await _sdk_http(w, url, p, chain=True)
+async def _b(w: Workload, url: str, p: str, tls: ssl.SSLContext | None) -> LoopResult:
+    return await _sdk_http(w, url, p, tls, chain=True)
 
 
 CONTENDERS: tuple[Contender, ...] = (

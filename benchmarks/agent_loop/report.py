@@ -124,7 +124,8 @@ def _header(result: BenchResult) -> str:
         "",
         f"Started {result.started}, took {result.duration:.0f} s on {result.machine}. "
         f"{p.repetitions} repetition(s), contenders interleaved in rotated order; "
-        f"TTFT {p.ttft * 1e3:g} ms; tool durations x{p.tool_scale:g}; no TLS.",
+        f"TTFT {p.ttft * 1e3:g} ms; tool durations x{p.tool_scale:g}; "
+        + ("TLS (https/wss, throwaway CA; floor set-up 2 RTT)." if p.tls else "no TLS."),
         "",
         "Contenders: " + "; ".join(f"**{k}** = {label}" for k, label in result.contenders) + ".",
         "",

@@ -13,9 +13,12 @@ import asyncio
 import itertools
 import multiprocessing as mp
 import os
+import ssl
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .contenders import Contender, LoopResult, available_contenders
@@ -42,6 +45,7 @@ class BenchParams:
     rtt_samples: int = 20
     contenders: tuple[str, ...] = ()  # keys to run; empty = all available
     seed: int = 7
+    tls: bool = False  # the model server speaks TLS with a throwaway (trustme) CA
 
 
 @dataclass(slots=True)
@@ -102,18 +106,42 @@ class BenchResult:
 
 
 class Harness:
-    """Owns the server and proxy processes; ``path(d)`` gives the ports a client uses at delay d."""
+    """Owns the server and proxy processes; ``path(d)`` gives the ports a client uses at delay d.
 
-    def __init__(self) -> None:
+    ``tls=True``: a throwaway CA (trustme) issues a certificate for 127.0.0.1, the server process
+    serves https/wss with it, and :attr:`client_tls` is a client context trusting only that CA.
+    """
+
+    def __init__(self, *, tls: bool = False) -> None:
+        self.client_tls: ssl.SSLContext | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        files: tuple[str, ...] = ()
+        if tls:
+            import trustme
+
+            ca = trustme.CA()
+            cert = ca.issue_cert(HOST)
+            self._tmp = tempfile.TemporaryDirectory(prefix="bench-tls-")
+            crt, key = Path(self._tmp.name, "cert.pem"), Path(self._tmp.name, "key.pem")
+            cert.cert_chain_pems[0].write_to_path(str(crt))
+            cert.private_key_pem.write_to_path(str(key))
+            files = (str(crt), str(key))
+            self.client_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ca.configure_trust(self.client_tls)
         ctx = mp.get_context("spawn")  # no fork of a process that may already run threads
         self._srv_conn, child = ctx.Pipe()
-        self._srv = ctx.Process(target=server_main, args=(child,), daemon=True)
+        self._srv = ctx.Process(target=server_main, args=(child, *files), daemon=True)
         self._srv.start()
         self.server_port, self.echo_port = self._srv_conn.recv()
         self._px_conn, child2 = ctx.Pipe()
         targets = [(HOST, self.server_port), (HOST, self.echo_port)]
         self._px = ctx.Process(target=proxy_main, args=(child2, targets), daemon=True)
         self._px.start()
+
+    def url(self, server_port: int) -> str:
+        """The model server's base URL at ``server_port`` (https when TLS is on)."""
+        scheme = "https" if self.client_tls is not None else "http"
+        return f"{scheme}://{HOST}:{server_port}/v1"
 
     def server(self, *msg: Any) -> Any:
         self._srv_conn.send(msg)
@@ -138,6 +166,8 @@ class Harness:
             p.join(timeout=5)
             if p.is_alive():
                 p.terminate()
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
     def __enter__(self) -> Harness:
         return self
@@ -169,7 +199,7 @@ def _run_one(h: Harness, c: Contender, w: Workload, url: str, nonce: str) -> Run
     # conversation a prompt-cache hit on the server (and the cost model charge no tokens).
     prompt = f"{w.prompt} (run {nonce} {os.urandom(6).hex()})"
     try:
-        res: LoopResult = asyncio.run(c.run(w, url, prompt))
+        res: LoopResult = asyncio.run(c.run(w, url, prompt, h.client_tls))
         rec.wall, rec.cpu, rec.turns = res.wall, res.cpu, res.turns
         rec.ok = res.turns == len(w.turns) and res.final_text == w.final_text
         if not rec.ok:
@@ -192,7 +222,7 @@ def _prime(h: Harness, w: Workload, contenders: Sequence[Contender]) -> None:
     warm = Workload(warm.name, warm.turns, w.instructions, w.tools, w.prompt, warm.calls)
     h.server("script", warm.script(0))
     for c in contenders:
-        _run_one(h, c, warm, f"http://{HOST}:{h.server_port}/v1", f"warm-{c.key}")
+        _run_one(h, c, warm, h.url(h.server_port), f"warm-{c.key}")
 
 
 def run_benchmark(params: BenchParams, *, progress: Callable[[str], None] = print) -> BenchResult:
@@ -209,7 +239,7 @@ def run_benchmark(params: BenchParams, *, progress: Callable[[str], None] = prin
     if params.cost_model is not None:
         plan += [(r, d, params.cost_model)
                  for r, d in itertools.product(params.cost_speeds, params.cost_delays)]
-    with Harness() as h:
+    with Harness(tls=params.tls) as h:
         _prime(h, w, contenders)
         for speed, delay, cost in plan:
             h.server("script", w.script(speed, params.ttft))
@@ -218,13 +248,15 @@ def run_benchmark(params: BenchParams, *, progress: Callable[[str], None] = prin
             direct, _, _ = measure_rtt(HOST, h.echo_port, samples=params.rtt_samples)
             rtt, p90, setup = (measure_rtt(HOST, echo_port, samples=params.rtt_samples)
                                if delay > 0 else (direct, direct, 0.0))
-            floor = floor_seconds(w, rtt=rtt, tokens_per_second=speed, ttft=params.ttft)
+            # Connection set-up: TCP, plus one round trip for the TLS 1.3 handshake.
+            floor = floor_seconds(w, rtt=rtt, tokens_per_second=speed, ttft=params.ttft,
+                                  setup_rtts=2.0 if params.tls else 1.0)
             cfg = ConfigResult(speed, delay, cost, rtt, p90, direct, setup, floor,
                                _floor_with_cost(w, floor, cost) if cost else None)
             result.configs.append(cfg)
             progress(f"[{cfg.name}] RTT {rtt * 1e3:.2f} ms (proxy error "
                      f"{cfg.proxy_error * 1e3:+.2f} ms), floor {floor:.2f} s")
-            url = f"http://{HOST}:{server_port}/v1"
+            url = h.url(server_port)
             for rep in range(params.repetitions):
                 k = rep % len(contenders)
                 for order, c in enumerate(contenders[k:] + contenders[:k]):

@@ -97,14 +97,20 @@ def _install_cost_hook(current: list[CostModel | None], charged: list[float]) ->
     chat_mod.chat_chunks = chat_chunks  # type: ignore[assignment]
 
 
-def server_main(conn: Connection) -> None:
-    """Process entry. Replies to each command; first sends ``(server_port, echo_port)``."""
+def server_main(conn: Connection, ssl_certfile: str | None = None,
+                ssl_keyfile: str | None = None) -> None:
+    """Process entry. Replies to each command; first sends ``(server_port, echo_port)``.
+
+    With a certificate and key the model server speaks TLS (https/wss); the echo server used to
+    measure the RTT stays plain TCP.
+    """
     from responses_fast.server import serve_in_thread
 
     cost: list[CostModel | None] = [None]
     charged: list[float] = []
     _install_cost_hook(cost, charged)
-    server = serve_in_thread(None, tokens_per_second=None, api_key=None)
+    server = serve_in_thread(None, tokens_per_second=None, api_key=None,
+                             ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     echo = EchoServer()
     conn.send((server.port, echo.port))
     try:
