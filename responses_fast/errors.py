@@ -127,7 +127,11 @@ class ReadTimeout(TransportTimeout):
 
 
 class APIError(ResponsesFastError):
-    """The service answered with an error."""
+    """The service answered with an error.
+
+    ``retry_after`` is the server's hint in seconds (``retry-after``/``retry-after-ms``), if it
+    sent one; it matters for 429 and 5xx.
+    """
 
     def __init__(
         self,
@@ -138,6 +142,7 @@ class APIError(ResponsesFastError):
         type: str | None = None,
         param: str | None = None,
         request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.message = message
         self.status = status
@@ -145,6 +150,7 @@ class APIError(ResponsesFastError):
         self.type = type
         self.param = param
         self.request_id = request_id
+        self.retry_after = retry_after
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -165,22 +171,6 @@ class AuthenticationError(APIError):
 class RateLimitError(APIError):
     """429: slow down; ``retry_after`` is the server's hint in seconds, if any."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        status: int | None = 429,
-        code: str | None = None,
-        type: str | None = None,
-        param: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(
-            message, status=status, code=code, type=type, param=param, request_id=request_id
-        )
-
 
 class BadRequestError(APIError):
     """400/404/409/422: the request itself is wrong (``previous_response_not_found`` included)."""
@@ -188,22 +178,6 @@ class BadRequestError(APIError):
 
 class ServerError(APIError):
     """5xx or a server-side failure event; ``retry_after`` is the server's hint (503), if any."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        status: int | None = None,
-        code: str | None = None,
-        type: str | None = None,
-        param: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        self.retry_after = retry_after
-        super().__init__(
-            message, status=status, code=code, type=type, param=param, request_id=request_id
-        )
 
 
 class RunError(ResponsesFastError):
@@ -233,18 +207,10 @@ def api_error_for_status(
     retry_after: float | None = None,
 ) -> APIError:
     """Build the APIError subclass that matches an HTTP status (the one status-to-class table)."""
-    if status == 429 or code == "rate_limit_exceeded":
-        return RateLimitError(
-            message,
-            retry_after=retry_after,
-            status=status,
-            code=code,
-            type=type,
-            param=param,
-            request_id=request_id,
-        )
     cls: builtins.type[APIError] = APIError  # `type` is shadowed by the parameter
-    if status in (401, 403):
+    if status == 429 or code == "rate_limit_exceeded":
+        cls = RateLimitError
+    elif status in (401, 403):
         cls = AuthenticationError
     elif status is not None and status >= 500:
         cls = ServerError
@@ -252,14 +218,12 @@ def api_error_for_status(
         cls = BadRequestError
     elif code == "server_error":
         cls = ServerError
-    if cls is ServerError:
-        return ServerError(
-            message,
-            retry_after=retry_after,
-            status=status,
-            code=code,
-            type=type,
-            param=param,
-            request_id=request_id,
-        )
-    return cls(message, status=status, code=code, type=type, param=param, request_id=request_id)
+    return cls(
+        message,
+        status=status,
+        code=code,
+        type=type,
+        param=param,
+        request_id=request_id,
+        retry_after=retry_after,
+    )
