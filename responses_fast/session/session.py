@@ -56,7 +56,7 @@ from .events import (
 )
 from .log import ItemLog
 from .metrics import TurnClock, TurnMetrics
-from .turn import Emit, TurnOutcome, parse_arguments, run_turn
+from .turn import Emit, TurnOutcome, no_emit, parse_arguments, run_turn
 
 __all__ = ["AgentSession", "RunStream"]
 
@@ -84,10 +84,6 @@ Approval = Callable[[FunctionCall, DecisionLike], bool | Awaitable[bool]]
 OutputFilter = Callable[[str], str]
 
 Prompt = str | BaseModel | Sequence[BaseModel]
-
-
-async def _no_emit(event: Event) -> None:
-    return None
 
 
 class AgentSession:
@@ -253,7 +249,7 @@ class AgentSession:
 
     async def run(self, prompt: Prompt) -> RunResult:
         """Run the agent loop on ``prompt`` until the model answers without calling a tool."""
-        return await self._run(prompt, _no_emit)
+        return await self._run(prompt, no_emit)
 
     def stream(self, prompt: Prompt, *, buffer: int = 1024) -> RunStream:
         """The same run as ``run()``, as an async iterator of events.

@@ -47,9 +47,13 @@ from .metrics import TurnClock
 if TYPE_CHECKING:
     from .session import AgentSession
 
-__all__ = ["TurnOutcome", "run_turn"]
+__all__ = ["Emit", "TurnOutcome", "no_emit", "run_turn"]
 
 Emit = Callable[[Event], Awaitable[None]]
+
+
+async def no_emit(event: Event) -> None:
+    """The emitter of ``run()``: nobody listens."""
 
 
 @dataclass(slots=True)
@@ -77,6 +81,8 @@ async def run_turn(
     results: dict[str, ToolResult] = {}
     stream_error: Exception | None = None
     start_len = len(log)
+    # A delta event per token: skip building it when nobody listens (run() rather than stream()).
+    stream_text = emit is not no_emit
 
     async with anyio.create_task_group() as tools:
         try:
@@ -92,7 +98,8 @@ async def run_turn(
                     clock.last_event = now
                     outcome.events += 1
                     if isinstance(event, OutputTextDelta):
-                        await emit(TextDelta(turn, event.delta))
+                        if stream_text:
+                            await emit(TextDelta(turn, event.delta))
                     elif isinstance(event, OutputItemDone):
                         item = event.item
                         if isinstance(item, FunctionCall):
