@@ -111,7 +111,9 @@ class AgentSession:
         context_window: the model's window in tokens; defaults to the known window of the model
             family (none for unknown models: then no budget is applied).
         budget_policy: how the context is trimmed when a request would not fit (docs/caching.md).
-        warmup: warm the server with instructions and tools on connect (WebSocket mode).
+        warmup: in WebSocket mode, send instructions and tools (``generate: false``) right after
+            connecting, while no run has started yet, so the first turn continues a prepared
+            response; skipped when ``run()`` follows at once (it would only add a round trip).
         settings: extra request fields passed through (``reasoning``, ``max_output_tokens``, ...).
         ssl_context: verifies ``https``/``wss`` servers on every transport (e.g. a private CA);
             None uses the system CAs. Ignored when ``transport`` is a Transport instance.
@@ -178,6 +180,7 @@ class AgentSession:
         self.usage = Usage()
         self._executed: dict[str, ToolResult] = {}
         self._running = False
+        self._run_started = False
         self._closed = False
         self._stack: AsyncExitStack | None = None
         self._tg: anyio.abc.TaskGroup | None = None
@@ -216,6 +219,8 @@ class AgentSession:
             except TransportError as exc:
                 # The first turn's retry loop reconnects; an auth error still surfaces now.
                 log.debug("pre-connect failed: %s", exc)
+            else:
+                self._tg.start_soon(self._warm_while_idle)
         except BaseException:
             await stack.aclose()
             raise
@@ -229,6 +234,16 @@ class AgentSession:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    async def _warm_while_idle(self) -> None:
+        """Warm the server only while no run has started: a warm-up sent right before the first
+        turn would cost that turn a round trip instead of saving one."""
+        if self._run_started:
+            return
+        try:
+            await self.transport.warm()
+        except Exception as exc:  # the first turn reconnects and reports what is wrong
+            log.debug("warm-up failed: %s", exc)
 
     async def aclose(self) -> None:
         """Cancel what is running and close the connection."""
@@ -272,6 +287,7 @@ class AgentSession:
         if self._running:
             raise UsageError("a run is already in progress on this session")
         self._running = True
+        self._run_started = True
         start_index = len(self.log)
         try:
             for item in _prompt_items(prompt):

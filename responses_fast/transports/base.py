@@ -121,6 +121,9 @@ class Transport(abc.ABC):
     async def connect(self) -> None:  # noqa: B027 - optional hook
         """Open (and warm) the connection ahead of the first turn. Optional; idempotent."""
 
+    async def warm(self) -> None:  # noqa: B027 - optional hook
+        """Prepare the server for the first turn while the caller is idle. Optional."""
+
     @abc.abstractmethod
     def open_turn(
         self, request: TurnRequest

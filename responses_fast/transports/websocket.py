@@ -3,8 +3,8 @@
 One socket for the session's life. After the first turn only new items travel, with
 ``previous_response_id``, as long as the response it names was produced on this very socket (the
 server's cache is connection-local). After a reconnect the full context is sent. On connect the
-transport optionally warms the server with ``generate: false`` (instructions and tools, no output)
-so the first real turn already continues a prepared chain.
+transport can warm the server with ``generate: false`` (instructions and tools, no output) while
+the caller has nothing to send yet, so the first real turn continues a prepared chain.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ class WebSocketTransport(Transport):
         self._server_head: str | None = None
         self._warm_id: str | None = None
         self._connect_lock = anyio.Lock()
+        self._turn_lock = anyio.Lock()
         self._busy = False
 
     def __repr__(self) -> str:
@@ -126,7 +127,19 @@ class WebSocketTransport(Transport):
             self._warm_id = None
             self.stats.connects += 1
             log.debug("connected to %s", self.url)
-            if self._warmup is not None:
+
+    async def warm(self) -> None:
+        """Send instructions and tools with ``generate: false`` on a fresh socket.
+
+        The server prepares them while the caller has nothing to send yet; the first turn then
+        continues that prepared response. A turn that starts meanwhile waits for it (one round
+        trip at most).
+        """
+        if self._warmup is None:
+            return
+        async with self._turn_lock:
+            await self.connect()
+            if self._warm_id is None and self._server_head is None:
                 await self._warm(self._warmup)
 
     async def _warm(self, settings: RequestSettings) -> None:
@@ -145,17 +158,18 @@ class WebSocketTransport(Transport):
     async def open_turn(
         self, request: TurnRequest
     ) -> AsyncIterator[AsyncIterator[ServerEvent | UnknownEvent]]:
-        if self._busy:
-            raise LocalProtocolError("a response is already in flight on this socket")
-        if self._ws is not None and time.monotonic() - self._opened_at > self._max_age:
-            # Rotate at a turn boundary before the server's lifetime limit cuts us mid-stream.
-            await self.reset()
-        await self.connect()
-        events = self._exchange(self._body_for(request))
-        try:
-            yield events
-        finally:
-            await events.aclose()
+        async with self._turn_lock:  # one response in flight: a running warm-up goes first
+            if self._busy:  # only a turn opened from inside another turn gets here
+                raise LocalProtocolError("a response is already in flight on this socket")
+            if self._ws is not None and time.monotonic() - self._opened_at > self._max_age:
+                # Rotate at a turn boundary before the server's lifetime limit cuts us mid-stream.
+                await self.reset()
+            await self.connect()
+            events = self._exchange(self._body_for(request))
+            try:
+                yield events
+            finally:
+                await events.aclose()
 
     def _body_for(self, request: TurnRequest) -> bytes:
         items = request.items

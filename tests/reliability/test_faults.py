@@ -84,8 +84,8 @@ def turn_start(transport: str, turn: int) -> bytes:
 
 
 def occurrence(transport: str, turn: int) -> int:
-    # WebSocket: the warm-up (generate: false) answers with its own response.created first.
-    return turn + 1 if transport == "websocket" else turn
+    # run() follows the session's start at once, so no warm-up response comes first.
+    return turn
 
 
 def mid_stream(transport: str) -> bytes:
@@ -101,12 +101,18 @@ async def run_through(
     proxy_faults: Sequence[ProxyFault | None],
     transport: str,
     script: Any = SCRIPT,
+    *,
+    warm_first: bool = False,
     **kw: Any,
 ) -> tuple[RunResult, CountingTools, FaultProxy, AgentSession]:
     tools = CountingTools()
     async with scripted_server(script) as server, FaultProxy(server.port) as proxy:
         proxy.plan(*proxy_faults)
         async with session(proxy.base_url, tools, transport, **kw) as s:
+            if warm_first:  # stay idle until the warm-up request is on the wire
+                with anyio.fail_after(5):
+                    while s.transport.stats.requests == 0:  # noqa: ASYNC110 - external state
+                        await anyio.sleep(0.005)
             result = await s.run("write the files")
     return result, tools, proxy, s
 
@@ -276,7 +282,8 @@ async def test_websocket_warmup_fails(fault: ProxyFault) -> None:
     """The warm-up (generate: false) on connect stalls or dies: the first turn still runs once."""
     with anyio.fail_after(10):
         result, tools, proxy, _ = await run_through(
-            [fault], "websocket", timeouts=Timeouts(connect=2, read=0.3, close=0.2)
+            [fault], "websocket", warm_first=True,
+            timeouts=Timeouts(connect=2, read=0.3, close=0.2),
         )
     assert len(proxy.fired) == 1
     assert result.final_text == "All done."

@@ -113,9 +113,26 @@ async def test_multi_turn_tool_loop_sends_only_new_items_after_turn_one() -> Non
     turns = [r for r in server.requests if r.endpoint == "ws" and r.generate is not False]
     assert len({r.connection_id for r in server.requests}) == 1, "one socket for the whole run"
     assert [r.input_items for r in turns] == [1, 1, 1]  # prompt, then one tool output per turn
-    assert [r.previous_response_id is not None for r in turns] == [True, True, True]
+    # run() followed the session's start at once: no warm-up, so turn 1 starts the chain.
+    assert [r.previous_response_id is not None for r in turns] == [False, True, True]
     for earlier, later in itertools.pairwise(turns):
         assert later.previous_response_id == earlier.response_id
+
+
+async def test_an_idle_session_warms_the_socket_and_turn_one_continues_it() -> None:
+    rec = Recorder()
+    async with serve(script=SCRIPT) as server, session_for(server, rec) as session:
+        with anyio.fail_after(5):
+            while not any(r.generate is False for r in server.requests):  # noqa: ASYNC110
+                await anyio.sleep(0.005)  # the server's records are not awaitable: poll
+        warm = next(r for r in server.requests if r.generate is False)
+        assert warm.input_items == 0 and warm.status == "completed"
+        result = await session.run("What is 2+3?")
+    assert result.final_text == "Done: the answer is 5."
+    first = next(r for r in server.requests if r.generate is not False)
+    assert first.previous_response_id == warm.response_id
+    assert first.input_items == 1
+    assert len({r.connection_id for r in server.requests}) == 1
 
 
 async def test_parallel_calls_overlap_and_start_before_the_response_completes() -> None:
