@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from responses_fast.protocol.sse import encode_sse
 
 from .engine import ApiFailure, ServerState
-from .http import FaultAbort, cut_body, error_response, paced, read_json_body
+from .http import cut_body, error_response, hit_fault, paced, read_json_body
 from .scripted import (
     TurnPlan,
     context_from_messages,
@@ -216,21 +216,13 @@ async def _stream(state: ServerState, cid: str, record: RequestRecord,
                   chunks: list[tuple[float, dict[str, Any]]], fault: Any) -> AsyncIterator[bytes]:
     try:
         async for i, ch in paced(chunks):
-            if fault is not None and i == fault.after_events:
-                record.fault = fault.kind
-                if fault.kind == "stall":
-                    await anyio.sleep(fault.seconds)
-                elif fault.kind == "close":
-                    record.status = "fault"
-                    raise FaultAbort("emulated connection drop")
-                else:
-                    record.status = "fault"
-                    exc = ApiFailure.from_fault(fault)
-                    record.error_code = exc.code
-                    data = _error_chunk(exc)
-                    state.stats.add_out(cid, len(data), record)
-                    yield data
-                    return
+            if fault is not None and await hit_fault(fault, i, record):
+                exc = ApiFailure.from_fault(fault)
+                record.error_code = exc.code
+                data = _error_chunk(exc)
+                state.stats.add_out(cid, len(data), record)
+                yield data
+                return
             data = encode_sse(orjson.dumps(ch))
             state.stats.add_out(cid, len(data), record)
             yield data

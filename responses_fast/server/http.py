@@ -105,6 +105,24 @@ async def paced(schedule: Sequence[tuple[float, Any]]) -> AsyncIterator[tuple[in
         yield i, item
 
 
+async def hit_fault(fault: Fault | None, index: int, record: RequestRecord) -> bool:
+    """Apply a script fault due before event ``index`` of a streamed HTTP body.
+
+    A stall sleeps and the stream goes on; a close aborts the body (:class:`FaultAbort`).
+    Returns True when the stream must end now with the endpoint's own error payload.
+    """
+    if fault is None or index != fault.after_events:
+        return False
+    record.fault = fault.kind
+    if fault.kind == "stall":
+        await anyio.sleep(fault.seconds)
+        return False
+    record.status = "fault"
+    if fault.kind == "close":
+        raise FaultAbort("emulated connection drop")
+    return True
+
+
 def _state(request: Request) -> ServerState:
     state: ServerState = request.app.state.responses_fast
     return state
@@ -166,23 +184,15 @@ async def _sse_body(
     fault = p.fault
     try:
         async for i, event in paced(events):
-            if fault is not None and i == fault.after_events:
-                record.fault = fault.kind
-                if fault.kind == "stall":
-                    await anyio.sleep(fault.seconds)
-                elif fault.kind == "close":
-                    record.status = "fault"
-                    raise FaultAbort("emulated connection drop")
-                else:
-                    record.status = "fault"
-                    code, _etype, message = fault.error_fields()
-                    err = {"type": "error", "code": code, "message": message, "param": None,
-                           "sequence_number": i}
-                    chunk = encode_sse(orjson.dumps(err), "error")
-                    state.stats.add_out(cid, len(chunk), record)
-                    record.error_code = code
-                    yield chunk
-                    return
+            if fault is not None and await hit_fault(fault, i, record):
+                code, _etype, message = fault.error_fields()
+                err = {"type": "error", "code": code, "message": message, "param": None,
+                       "sequence_number": i}
+                chunk = encode_sse(orjson.dumps(err), "error")
+                state.stats.add_out(cid, len(chunk), record)
+                record.error_code = code
+                yield chunk
+                return
             chunk = encode_sse(orjson.dumps(event), event["type"])
             state.stats.add_out(cid, len(chunk), record)
             yield chunk
