@@ -81,6 +81,14 @@ class TransportStats:
     incremental_requests: int = 0
     full_requests: int = 0
 
+    def count_body(self, items_sent: int, *, incremental: bool) -> None:
+        """A request body was built: ``items_sent`` items, continuing a chain or not."""
+        if incremental:
+            self.incremental_requests += 1
+        else:
+            self.full_requests += 1
+        self.last_request_items = items_sent
+
 
 class SettingsMemo(Generic[T]):
     """What a transport renders from the settings (its fixed body fields), computed once.

@@ -216,8 +216,7 @@ class CerebrasTransport(Transport):
         client = self._sdk()
         settings = request.settings
         messages = chat_messages(request.items, settings.instructions)
-        self.stats.full_requests += 1
-        self.stats.last_request_items = len(request.items)
+        self.stats.count_body(len(request.items), incremental=False)
         with map_transport_errors("send"):
             if self.body_mode == "bytes":
                 body = b"{" + self._prefix_bytes(settings) + b',"messages":' + messages + b"}"

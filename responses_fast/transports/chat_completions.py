@@ -168,8 +168,7 @@ class ChatCompletionsTransport(PooledHttpTransport):
         """``{<fixed fields>,"messages":[...]}``: cached prefix + cached per-item fragments."""
         settings = request.settings
         messages = chat_messages(request.items, settings.instructions)
-        self.stats.full_requests += 1
-        self.stats.last_request_items = len(request.items)
+        self.stats.count_body(len(request.items), incremental=False)
         return b"{" + self._prefix(settings) + b',"messages":' + messages + b"}"
 
     @asynccontextmanager

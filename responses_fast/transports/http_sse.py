@@ -92,11 +92,7 @@ class HttpSseTransport(PooledHttpTransport):
         items = request.items
         prev = request.previous_response_id if store else None
         start = request.new_from if prev is not None else 0
-        if prev is not None and start > 0:
-            self.stats.incremental_requests += 1
-        else:
-            self.stats.full_requests += 1
-        self.stats.last_request_items = len(items) - start
+        self.stats.count_body(len(items) - start, incremental=prev is not None and start > 0)
         return assemble_body(
             prefix,
             render_fields({"previous_response_id": prev}) if prev else b"",

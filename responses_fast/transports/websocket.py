@@ -180,11 +180,7 @@ class WebSocketTransport(Transport):
             prev, start = self._warm_id, 0
         else:
             prev, start = None, 0
-        if prev is not None and start > 0:
-            self.stats.incremental_requests += 1
-        else:
-            self.stats.full_requests += 1
-        self.stats.last_request_items = len(items) - start
+        self.stats.count_body(len(items) - start, incremental=prev is not None and start > 0)
         return assemble_body(
             _CREATE,
             RenderedPrefix.for_settings(request.settings).fields,
