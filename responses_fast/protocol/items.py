@@ -20,7 +20,10 @@ from pydantic import (
 )
 
 __all__ = [
+    "MODEL_ITEM_TYPES",
     "ContentPart",
+    "CustomToolCall",
+    "CustomToolCallOutput",
     "FunctionCall",
     "FunctionCallOutput",
     "InputText",
@@ -110,6 +113,26 @@ class FunctionCallOutput(_Wire):
     status: str | None = None
 
 
+class CustomToolCall(_Wire):
+    """The model calls a freeform (custom) tool; ``input`` is free text, not JSON (e.g. a patch)."""
+
+    type: Literal["custom_tool_call"] = "custom_tool_call"
+    call_id: str
+    name: str
+    input: str
+    id: str | None = None
+    status: str | None = None
+
+
+class CustomToolCallOutput(_Wire):
+    """The result of a custom tool call, sent back to the model."""
+
+    type: Literal["custom_tool_call_output"] = "custom_tool_call_output"
+    call_id: str
+    output: str | list[Any]
+    id: str | None = None
+
+
 class Reasoning(_Wire):
     """Reasoning item; ``encrypted_content`` lets a stateless client replay it."""
 
@@ -125,7 +148,20 @@ class UnknownItem(_Wire):
     type: str
 
 
-_KNOWN_ITEMS = frozenset({"message", "function_call", "function_call_output", "reasoning"})
+_KNOWN_ITEMS = frozenset(
+    {
+        "message",
+        "function_call",
+        "function_call_output",
+        "custom_tool_call",
+        "custom_tool_call_output",
+        "reasoning",
+    }
+)
+
+#: Item types the model produces: each belongs to a model turn (a server counting turns in a
+#: request's history, or a client replaying one, must treat them alike).
+MODEL_ITEM_TYPES = frozenset({"message", "reasoning", "function_call", "custom_tool_call"})
 
 
 def _item_tag(value: Any) -> str:
@@ -142,6 +178,8 @@ Item = Annotated[
     Annotated[Message, Tag("message")]
     | Annotated[FunctionCall, Tag("function_call")]
     | Annotated[FunctionCallOutput, Tag("function_call_output")]
+    | Annotated[CustomToolCall, Tag("custom_tool_call")]
+    | Annotated[CustomToolCallOutput, Tag("custom_tool_call_output")]
     | Annotated[Reasoning, Tag("reasoning")]
     | Annotated[UnknownItem, Tag("unknown")],
     Discriminator(_item_tag),

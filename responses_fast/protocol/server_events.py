@@ -23,6 +23,8 @@ __all__ = [
     "TERMINAL_EVENT_TYPES",
     "ContentPartAdded",
     "ContentPartDone",
+    "CustomToolCallInputDelta",
+    "CustomToolCallInputDone",
     "ErrorDetail",
     "ErrorEvent",
     "FunctionCallArgumentsDelta",
@@ -182,6 +184,22 @@ class FunctionCallArgumentsDone(_Event):
     item_id: str | None = None
     output_index: int
     arguments: str
+    #: Required by the published spec; optional here so older servers still parse.
+    name: str | None = None
+
+
+class CustomToolCallInputDelta(_Event):
+    type: Literal["response.custom_tool_call_input.delta"]
+    item_id: str | None = None
+    output_index: int
+    delta: str
+
+
+class CustomToolCallInputDone(_Event):
+    type: Literal["response.custom_tool_call_input.done"]
+    item_id: str | None = None
+    output_index: int
+    input: str
 
 
 class ReasoningSummaryTextDelta(_Event):
@@ -241,6 +259,8 @@ ServerEvent = Annotated[
     | OutputTextDone
     | FunctionCallArgumentsDelta
     | FunctionCallArgumentsDone
+    | CustomToolCallInputDelta
+    | CustomToolCallInputDone
     | ReasoningSummaryTextDelta
     | ReasoningTextDelta
     | ErrorEvent,

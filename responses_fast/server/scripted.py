@@ -444,7 +444,7 @@ def response_schedule(
                 emit({"type": "response.function_call_arguments.delta", "item_id": item_id,
                       "output_index": idx, "delta": piece})
             emit({"type": "response.function_call_arguments.done", "item_id": item_id,
-                  "output_index": idx, "arguments": it.arguments})
+                  "output_index": idx, "name": final["name"], "arguments": it.arguments})
         elif it.kind == "reasoning":
             emit({"type": "response.output_item.added", "output_index": idx,
                   "item": {**final, "summary": []}})
