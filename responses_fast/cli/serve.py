@@ -63,6 +63,11 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="re-send each tool call's aggregated fragment on chat completions",
     )
     p.add_argument(
+        "--any-model",
+        action="store_true",
+        help="serve every model name: other names play the script (or echo without one)",
+    )
+    p.add_argument(
         "--ssl-certfile",
         metavar="FILE",
         default=None,
@@ -104,6 +109,7 @@ def run_serve(args: argparse.Namespace) -> int:
         api_key=api_key,
         max_connection_age=args.max_connection_age,
         cerebras_quirk=args.cerebras_quirk,
+        any_model=args.any_model,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
     )

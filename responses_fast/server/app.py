@@ -176,6 +176,7 @@ class LocalServer:
         max_connection_age: float = 3600.0,
         max_message_size: int = 16 * 1024 * 1024,
         cerebras_quirk: bool = False,
+        any_model: bool = False,
         log_level: str = "warning",
         ssl_certfile: str | os.PathLike[str] | None = None,
         ssl_keyfile: str | os.PathLike[str] | None = None,
@@ -187,6 +188,7 @@ class LocalServer:
             max_connection_age=max_connection_age,
             max_message_size=max_message_size,
             cerebras_quirk=cerebras_quirk,
+            any_model=any_model,
         )
         self.state = ServerState(config=config)
         self.state.script = load_script(script) if script is not None else Script(())
