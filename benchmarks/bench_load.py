@@ -36,9 +36,13 @@ from typing import Any
 
 import anyio
 
-from responses_fast.config import RetryPolicy, Timeouts
-from responses_fast.session import AgentSession
-from responses_fast.tools import tool
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a clean clone: benchmarks/ is not installed
+    sys.path.insert(0, str(ROOT))
+
+from responses_fast.config import RetryPolicy, Timeouts  # noqa: E402
+from responses_fast.session import AgentSession  # noqa: E402
+from responses_fast.tools import tool  # noqa: E402
 
 BENCH_KEY = "sk-bench-load-key-0000000000000000000000"
 TICK = 0.005
@@ -161,46 +165,22 @@ def start_server(turns: int, tps: float) -> tuple[subprocess.Popen[str], str]:
     return proc, base_url
 
 
-async def _sdk_session(client: Any, prompt: str, turns: int) -> tuple[str, int]:
-    """Contender (d): one connect() per session, tools as tasks at output_item.done."""
-    import asyncio
+async def _sdk_session(client: Any, prompt: str) -> tuple[str, int]:
+    """Contender (d) of the agent benchmark: one connect() per session, tools as tasks at their
+    output_item.done. Returns (final text, turns)."""
+    from benchmarks.agent_loop.contenders import sdk_socket_loop
 
-    async def step(arguments: str) -> str:
+    async def step(name: str, arguments: str) -> str:
         return f"step {json.loads(arguments)['n']} ok"
 
     tool_spec = {"type": "function", "name": "step", "description": "One step of the task.",
                  "parameters": {"type": "object", "properties": {"n": {"type": "integer"}},
                                 "required": ["n"]}}
-    done_turns = 0
     async with client.responses.connect() as conn:
-        new_items: list[Any] = [{"role": "user", "content": prompt}]
-        previous: str | None = None
-        while True:
-            extra = {"previous_response_id": previous} if previous else {}
-            await conn.response.create(
-                model="scripted", instructions="You are a load-test agent.",
-                tools=[tool_spec], store=False, input=new_items, **extra,
-            )
-            tasks: list[tuple[str, Any]] = []
-            response = None
-            async for event in conn:
-                if event.type == "response.output_item.done" and event.item.type == "function_call":
-                    tasks.append((event.item.call_id,
-                                  asyncio.ensure_future(step(event.item.arguments))))
-                elif event.type == "response.completed":
-                    response = event.response
-                    break
-                elif event.type in ("error", "response.failed"):
-                    raise RuntimeError(f"server error: {event.type}")
-            if response is None:
-                raise RuntimeError("connection closed mid-response")
-            done_turns += 1
-            previous = response.id
-            if not tasks:
-                return "completed", done_turns
-            outs = await asyncio.gather(*(t for _, t in tasks))
-            new_items = [{"type": "function_call_output", "call_id": cid, "output": out}
-                         for (cid, _), out in zip(tasks, outs, strict=True)]
+        return await sdk_socket_loop(conn, model="scripted",
+                                     instructions="You are a load-test agent.",
+                                     tools=[tool_spec], prompt=prompt, run_tool=step,
+                                     pipelined=True)
 
 
 async def run_load(
@@ -251,9 +231,9 @@ async def run_load(
             if n_open == sessions:
                 opened.set()
             t_start = time.perf_counter()
-            status, done_turns = await _sdk_session(sdk_client, f"task {i}", turns)
-            if status != "completed" or done_turns != turns:
-                report.failures.append(f"session {i}: status {status}, {done_turns} turns")
+            final, done_turns = await _sdk_session(sdk_client, f"task {i}")
+            if not final or done_turns != turns:
+                report.failures.append(f"session {i}: {done_turns} turns, final {final!r}")
             else:
                 report.completed += 1
             report.turns_total += done_turns
@@ -377,6 +357,17 @@ async def run_load(
     return report
 
 
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
 def _trial(n: int, args: argparse.Namespace) -> Report:
     proc, base_url = start_server(args.turns, args.tps)
     if args.find_max and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
@@ -387,14 +378,7 @@ def _trial(n: int, args: argparse.Namespace) -> Report:
                              transport=args.transport, server_pid=proc.pid, client=args.client)
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_server(proc)
 
 
 def find_max(args: argparse.Namespace) -> tuple[int, list[Report]]:
@@ -469,14 +453,7 @@ def main(argv: list[str] | None = None) -> Report:
             )
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_server(proc)
     print(report.text())
     if args.json is not None:
         args.json.write_text(json.dumps(asdict(report), indent=2))

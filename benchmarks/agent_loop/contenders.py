@@ -32,7 +32,7 @@ from typing import Any
 
 from .workload import Workload
 
-__all__ = ["CONTENDERS", "Contender", "LoopResult", "available_contenders"]
+__all__ = ["CONTENDERS", "Contender", "LoopResult", "available_contenders", "sdk_socket_loop"]
 
 API_KEY = "sk-bench-local"
 MODEL = "scripted"
@@ -117,100 +117,81 @@ async def _sdk_http(workload: Workload, base_url: str, prompt: str, tls: ssl.SSL
         await client.close()
 
 
-async def _sdk_websocket(workload: Workload, base_url: str, prompt: str,
-                         tls: ssl.SSLContext | None) -> LoopResult:
-    """(c) the SDK's responses.connect() as a plain loop: new items + previous_response_id."""
-    client = _sdk_client(base_url, tls)
-    t0, c0 = time.perf_counter(), time.process_time()
-    turns = 0
-    final = ""
-    options: dict[str, Any] = {"ssl": tls} if tls is not None else {}
-    try:
-        async with client.responses.connect(websocket_connection_options=options) as conn:
-            new_items: list[Any] = [{"role": "user", "content": prompt}]
-            previous: str | None = None
-            while True:
-                extra: dict[str, Any] = {}
-                if previous is not None:
-                    extra["previous_response_id"] = previous
-                await conn.response.create(
-                    model=MODEL, instructions=workload.instructions,
-                    tools=list(workload.tools), store=False, input=new_items, **extra,
-                )
-                response = None
-                async for event in conn:
-                    if event.type == "response.completed":
-                        response = event.response
-                        break
-                    if event.type in ("error", "response.failed"):
-                        raise RuntimeError(f"server error: {event}")
-                if response is None:
-                    raise RuntimeError("connection closed mid-response")
-                turns += 1
-                previous = response.id
-                calls = [o for o in response.output if o.type == "function_call"]
-                if not calls:
-                    final = response.output_text
-                    break
-                new_items = []
-                for c in calls:
-                    out = await _run_tool(workload, c.name, c.arguments)
-                    new_items.append({"type": "function_call_output", "call_id": c.call_id,
-                                      "output": out})
-            result = LoopResult(time.perf_counter() - t0, time.process_time() - c0, turns, final)
-    finally:
-        await client.close()
-    return result
+RunTool = Callable[[str, str], Awaitable[str]]
 
 
-async def _sdk_websocket_pipelined(workload: Workload, base_url: str, prompt: str,
-                                   tls: ssl.SSLContext | None) -> LoopResult:
-    """(d) a competent hand-written loop: responses.connect(), each tool started as a task at its
-    output_item.done, outputs gathered after response.completed, next request at once."""
-    client = _sdk_client(base_url, tls)
-    t0, c0 = time.perf_counter(), time.process_time()
+async def sdk_socket_loop(conn: Any, *, model: str, instructions: str, tools: list[Any],
+                          prompt: str, run_tool: RunTool, pipelined: bool) -> tuple[str, int]:
+    """The SDK's ``responses.connect()`` loop: new items + ``previous_response_id`` per turn.
+
+    ``pipelined=False`` is (c): tools one after another once the response completed.
+    ``pipelined=True`` is (d): each tool starts as a task at its ``output_item.done`` and the
+    outputs are gathered when the response completes. Returns (final text, turns).
+    """
+    new_items: list[Any] = [{"role": "user", "content": prompt}]
+    previous: str | None = None
     turns = 0
-    final = ""
-    options: dict[str, Any] = {"ssl": tls} if tls is not None else {}
-    try:
-        async with client.responses.connect(websocket_connection_options=options) as conn:
-            new_items: list[Any] = [{"role": "user", "content": prompt}]
-            previous: str | None = None
-            while True:
-                extra: dict[str, Any] = {}
-                if previous is not None:
-                    extra["previous_response_id"] = previous
-                await conn.response.create(
-                    model=MODEL, instructions=workload.instructions,
-                    tools=list(workload.tools), store=False, input=new_items, **extra,
-                )
-                tasks: list[tuple[str, asyncio.Task[str]]] = []
-                response = None
-                async for event in conn:
-                    if event.type == "response.output_item.done":
-                        item = event.item
-                        if item.type == "function_call":
-                            tasks.append((item.call_id, asyncio.ensure_future(
-                                _run_tool(workload, item.name, item.arguments))))
-                    elif event.type == "response.completed":
-                        response = event.response
-                        break
-                    elif event.type in ("error", "response.failed"):
-                        raise RuntimeError(f"server error: {event}")
-                if response is None:
-                    raise RuntimeError("connection closed mid-response")
-                turns += 1
-                previous = response.id
-                if not tasks:
-                    final = response.output_text
-                    break
-                outputs = await asyncio.gather(*(t for _, t in tasks))
-                new_items = [{"type": "function_call_output", "call_id": cid, "output": out}
-                             for (cid, _), out in zip(tasks, outputs, strict=True)]
-            result = LoopResult(time.perf_counter() - t0, time.process_time() - c0, turns, final)
-    finally:
-        await client.close()
-    return result
+    while True:
+        extra: dict[str, Any] = {}
+        if previous is not None:
+            extra["previous_response_id"] = previous
+        await conn.response.create(model=model, instructions=instructions, tools=tools,
+                                   store=False, input=new_items, **extra)
+        started: list[tuple[str, asyncio.Future[str]]] = []
+        response = None
+        async for event in conn:
+            if pipelined and event.type == "response.output_item.done":
+                item = event.item
+                if item.type == "function_call":
+                    started.append((item.call_id,
+                                    asyncio.ensure_future(run_tool(item.name, item.arguments))))
+            elif event.type == "response.completed":
+                response = event.response
+                break
+            elif event.type in ("error", "response.failed"):
+                raise RuntimeError(f"server error: {event}")
+        if response is None:
+            raise RuntimeError("connection closed mid-response")
+        turns += 1
+        previous = response.id
+        if pipelined:
+            outputs = await asyncio.gather(*(f for _, f in started))
+            done = [(cid, out) for (cid, _), out in zip(started, outputs, strict=True)]
+        else:
+            calls = [o for o in response.output if o.type == "function_call"]
+            done = [(c.call_id, await run_tool(c.name, c.arguments)) for c in calls]
+        if not done:
+            return response.output_text, turns
+        new_items = [{"type": "function_call_output", "call_id": cid, "output": out}
+                     for cid, out in done]
+
+
+def _socket_contender(pipelined: bool) -> Runner:
+    async def run(workload: Workload, base_url: str, prompt: str,
+                  tls: ssl.SSLContext | None) -> LoopResult:
+        client = _sdk_client(base_url, tls)
+        options: dict[str, Any] = {"ssl": tls} if tls is not None else {}
+
+        async def run_tool(name: str, arguments: str) -> str:
+            return await _run_tool(workload, name, arguments)
+
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            async with client.responses.connect(websocket_connection_options=options) as conn:
+                final, turns = await sdk_socket_loop(
+                    conn, model=MODEL, instructions=workload.instructions,
+                    tools=list(workload.tools), prompt=prompt, run_tool=run_tool,
+                    pipelined=pipelined)
+                return LoopResult(time.perf_counter() - t0, time.process_time() - c0, turns,
+                                  final)
+        finally:
+            await client.close()
+
+    return run
+
+
+_sdk_websocket = _socket_contender(pipelined=False)
+_sdk_websocket_pipelined = _socket_contender(pipelined=True)
 
 
 def _picows_available() -> bool:
