@@ -20,6 +20,7 @@ import orjson
 from responses_fast.protocol.client_events import ResponseCreate
 
 from .faults import Fault, FaultBook
+from .limits import LimitError, apply_limits
 from .scripted import (
     DEFAULT_TOKENS_PER_SECOND,
     DEFAULT_TTFT,
@@ -190,9 +191,18 @@ class Prepared:
     store: bool
     generate: bool
 
+    @property
+    def status(self) -> str:
+        return "incomplete" if self.plan.incomplete else "completed"
+
+    def final(self) -> dict[str, Any]:
+        """The finished Response object."""
+        details = {"reason": self.plan.incomplete} if self.plan.incomplete else None
+        return {**self.skeleton, "status": self.status, "output": self.output,
+                "usage": self.usage, "incomplete_details": details}
+
     def stored(self) -> StoredResponse:
-        final = {**self.skeleton, "status": "completed", "output": self.output,
-                 "usage": self.usage}
+        final = self.final()
         return StoredResponse(self.response_id, self.parent, self.input, self.output, final)
 
 
@@ -248,6 +258,14 @@ def prepare(
     else:
         plan = plan_turn(script, context)
         fault = state.faults.take(id(script), plan.turn_index, plan.fault)
+    if generate:
+        try:
+            plan = apply_limits(plan, max_output_tokens=create.max_output_tokens,
+                                tool_choice=create.tool_choice,
+                                parallel_tool_calls=create.parallel_tool_calls,
+                                tools=create.tools)
+        except LimitError as exc:
+            raise ApiFailure(400, "invalid_request_error", str(exc), param=exc.param) from None
     output = output_items(plan)
     prefix = orjson.dumps([create.instructions, create.tools]).decode()
     keys = [prefix, *(e.key for e in context)]
