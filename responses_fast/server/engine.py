@@ -44,6 +44,8 @@ __all__ = [
     "ServerConfig",
     "ServerState",
     "StoredResponse",
+    "input_token_keys",
+    "load_context",
     "prepare",
 ]
 
@@ -218,6 +220,29 @@ def _input_items(create: ResponseCreate) -> list[dict[str, Any]]:
     return [it.model_dump(mode="json", exclude_unset=True) for it in create.input]
 
 
+def load_context(
+    create: ResponseCreate, lookup: Callable[[str], StoredResponse | None],
+) -> tuple[StoredResponse | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(parent, the request's own items, the full context); raises previous_response_not_found."""
+    parent: StoredResponse | None = None
+    if create.previous_response_id is not None:
+        parent = lookup(create.previous_response_id)
+        if parent is None:
+            raise ApiFailure(
+                400, "previous_response_not_found",
+                f"Previous response with id '{create.previous_response_id}' not found.",
+                param="previous_response_id",
+            )
+    new_items = _input_items(create)
+    return parent, new_items, (parent.full_context() if parent else []) + new_items
+
+
+def input_token_keys(create: ResponseCreate, context: list[Entry]) -> list[str]:
+    """The canonical pieces the prompt is made of (instructions and tools, then each entry)."""
+    prefix = orjson.dumps([create.instructions, create.tools]).decode()
+    return [prefix, *(e.key for e in context)]
+
+
 def prepare(
     state: ServerState,
     create: ResponseCreate,
@@ -236,17 +261,7 @@ def prepare(
         raise ApiFailure(404, "model_not_found",
                          f"The model '{model}' does not exist or you do not have access to it.",
                          param="model")
-    parent: StoredResponse | None = None
-    if create.previous_response_id is not None:
-        parent = lookup(create.previous_response_id)
-        if parent is None:
-            raise ApiFailure(
-                400, "previous_response_not_found",
-                f"Previous response with id '{create.previous_response_id}' not found.",
-                param="previous_response_id",
-            )
-    new_items = _input_items(create)
-    context_dicts = (parent.full_context() if parent else []) + new_items
+    parent, new_items, context_dicts = load_context(create, lookup)
     context: list[Entry] = context_from_items(context_dicts)
     generate = create.generate is not False
     if not generate:
@@ -267,8 +282,7 @@ def prepare(
         except LimitError as exc:
             raise ApiFailure(400, "invalid_request_error", str(exc), param=exc.param) from None
     output = output_items(plan)
-    prefix = orjson.dumps([create.instructions, create.tools]).decode()
-    keys = [prefix, *(e.key for e in context)]
+    keys = input_token_keys(create, context)
     out_keys = [e.key for e in context_from_items(output)]
     input_tokens = sum(estimate_tokens(k) for k in keys)
     cached = state.prefix_cache.lookup_and_add(keys)

@@ -358,7 +358,8 @@ def output_items(plan: TurnPlan) -> list[dict[str, Any]]:
             out.append({
                 "type": "message", "id": f"msg_{t}_{i}", "role": "assistant",
                 "status": it.status,
-                "content": [{"type": "output_text", "text": it.text, "annotations": []}],
+                "content": [{"type": "output_text", "text": it.text, "annotations": [],
+                             "logprobs": []}],
             })
     return out
 
@@ -454,7 +455,8 @@ def response_schedule(
                   "item": {**final, "status": "in_progress", "content": []}})
             emit({"type": "response.content_part.added", "item_id": item_id,
                   "output_index": idx, "content_index": 0,
-                  "part": {"type": "output_text", "text": "", "annotations": []}})
+                  "part": {"type": "output_text", "text": "", "annotations": [],
+                           "logprobs": []}})
             for piece in split_tokens(it.text):
                 now = due(k, tokens_per_second, ttft)
                 k += 1
@@ -464,7 +466,8 @@ def response_schedule(
                   "content_index": 0, "text": it.text, "logprobs": []})
             emit({"type": "response.content_part.done", "item_id": item_id,
                   "output_index": idx, "content_index": 0,
-                  "part": {"type": "output_text", "text": it.text, "annotations": []}})
+                  "part": {"type": "output_text", "text": it.text, "annotations": [],
+                           "logprobs": []}})
         emit({"type": "response.output_item.done", "output_index": idx, "item": final})
     status = "incomplete" if plan.incomplete else "completed"
     details = {"reason": plan.incomplete} if plan.incomplete else None
