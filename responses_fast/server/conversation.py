@@ -37,13 +37,15 @@ _MARKER = re.compile(r"\[responses_fast model_turns=(\d+)\]")
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One conversation entry, normalised: ``kind`` is model, user, tool or other.
+    """One conversation entry, normalised: ``kind`` is model, user, tool, trigger or other.
+
+    ``trigger`` is a ``compaction_trigger`` input item: the request asks for a compaction item.
 
     ``turns`` is the number of model turns the entry stands for when it replaces compacted history
     (a compaction item, or a summary message carrying the marker); 0 otherwise.
     """
 
-    kind: Literal["model", "user", "tool", "other"]
+    kind: Literal["model", "user", "tool", "trigger", "other"]
     text: str
     key: str = field(default="", compare=False)  # canonical form, for prefix caching
     turns: int = field(default=0, compare=False)
@@ -107,7 +109,7 @@ def context_from_items(items: Iterable[Mapping[str, Any]]) -> list[Entry]:
         if t == "message":
             role = it.get("role", "user")
             text = content_text(it.get("content"))
-            kind: Literal["model", "user", "tool", "other"] = (
+            kind: Literal["model", "user", "tool", "trigger", "other"] = (
                 "model" if role == "assistant" else "user" if role == "user" else "other"
             )
             turns = _marked_turns(text) if kind != "model" else 0
@@ -123,6 +125,8 @@ def context_from_items(items: Iterable[Mapping[str, Any]]) -> list[Entry]:
         elif t in ("function_call_output", "custom_tool_call_output"):
             text = content_text(it.get("output"))
             out.append(Entry("tool", text, _key("fo", it.get("call_id"), text)))
+        elif t == "compaction_trigger":
+            out.append(Entry("trigger", "", _key("ct")))
         elif t == "compaction":
             content = it.get("encrypted_content")
             out.append(Entry("other", "", _key("cp", content), _compacted_turns(content)))

@@ -125,6 +125,8 @@ def apply_limits(
             f"Invalid '{budget_param}': integer below minimum value. Expected a value >= "
             f"{least}, but got {max_output_tokens} instead.", budget_param)
     items = plan.items
+    if any(it.kind == "compaction" for it in items):
+        return plan  # a compaction item is written whole
     if not plan.compaction:
         items = _choose_tools(items, tool_choice, tools)
     if parallel_tool_calls is False:

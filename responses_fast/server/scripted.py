@@ -37,6 +37,7 @@ import orjson
 
 from .conversation import (
     Entry,
+    compaction_content,
     context_from_items,
     context_from_messages,
     count_model_turns,
@@ -76,7 +77,7 @@ END_TEXT = "(script ended)"
 COMPACTION_MATCH = "CONTEXT CHECKPOINT COMPACTION"  # in Codex's prompt for its own compaction
 COMPACTION_SUMMARY = "Summary of the conversation so far."
 
-ItemKind = Literal["message", "function_call", "custom_tool_call", "reasoning"]
+ItemKind = Literal["message", "function_call", "custom_tool_call", "reasoning", "compaction"]
 ScheduledEvent = tuple[float, dict[str, Any]]
 
 
@@ -270,6 +271,9 @@ def plan_turn(script: Script, context: Sequence[Entry]) -> TurnPlan:
     A compaction request gets the script's summary instead and leaves the turn index as it is.
     """
     index = count_model_turns(context)
+    if context and context[-1].kind == "trigger":  # server-side compaction (compaction_trigger)
+        return TurnPlan(index, (ScriptItem("compaction", text=compaction_content(index)),),
+                        compaction=True)
     latest = latest_input_text(context)
     if script.compaction.match in latest:
         text = f"{script.compaction.summary}\n{summary_marker(index)}"
@@ -348,6 +352,8 @@ def output_items(plan: TurnPlan) -> list[dict[str, Any]]:
                 "call_id": it.call_id or f"call_{t}_{i}", "name": it.name,
                 "input": it.text, "status": it.status,
             })
+        elif it.kind == "compaction":
+            out.append({"type": "compaction", "id": f"cmp_{t}_{i}", "encrypted_content": it.text})
         elif it.kind == "reasoning":
             out.append({
                 "type": "reasoning", "id": f"rs_{t}_{i}",
@@ -434,6 +440,10 @@ def response_schedule(
                       "output_index": idx, "delta": piece})
             emit({"type": "response.custom_tool_call_input.done", "item_id": item_id,
                   "output_index": idx, "input": it.text})
+        elif it.kind == "compaction":
+            now = due(k, tokens_per_second, ttft)
+            k += len(split_tokens(it.text))
+            emit({"type": "response.output_item.added", "output_index": idx, "item": final})
         elif it.kind == "reasoning":
             emit({"type": "response.output_item.added", "output_index": idx,
                   "item": {**final, "summary": []}})
