@@ -1,0 +1,79 @@
+"""Run the real Codex CLI against the local server; meant to run inside ``unshare -rn``.
+
+Usage: ``python codex_harness.py SPEC.json`` where SPEC has ``codex`` (the binary), ``script``
+(the scripted model's turns), ``prompt``, ``workdir``, ``codex_home``, ``websocket`` (bool),
+``provider`` (``"custom"``: a ``model_providers`` entry with ``wire_api = "responses"``;
+``"openai"``: the built-in provider with ``openai_base_url``) and ``extra_config`` (TOML lines).
+The server and Codex share the private network namespace, so only loopback exists. Prints one
+JSON object: Codex's exit code, stdout and stderr, and the server's request records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from responses_fast.server import serve_in_thread
+
+#: A model catalog entry for model "scripted", so Codex offers apply_patch as a freeform tool.
+CATALOG: dict[str, Any] = {"models": [{
+    "slug": "scripted", "display_name": "scripted", "description": "responses_fast scripted model",
+    "supports_reasoning_summaries": False, "support_verbosity": False,
+    "default_verbosity": None, "apply_patch_tool_type": "freeform",
+    "input_modalities": ["text"], "truncation_policy": {"mode": "tokens", "limit": 10000},
+    "supports_parallel_tool_calls": True, "context_window": 272000,
+    "reasoning_summary_format": "none", "default_reasoning_level": None,
+    "supported_reasoning_levels": [], "shell_type": "shell_command", "visibility": "list",
+    "minimal_client_version": "0.0.1", "supported_in_api": True, "upgrade": None,
+    "priority": 0, "base_instructions": "You are a scripted test model.",
+    "experimental_supported_tools": [],
+}]}
+
+
+def config_toml(spec: dict[str, Any], base_url: str, catalog: Path) -> str:
+    lines = ['model = "scripted"', f"model_catalog_json = {json.dumps(str(catalog))}"]
+    if spec["provider"] == "openai":
+        lines += ['model_provider = "openai"', f"openai_base_url = {json.dumps(base_url)}"]
+    else:
+        lines.append('model_provider = "rf"')
+    lines += spec.get("extra_config", [])
+    if spec["provider"] != "openai":
+        lines += [
+            "[model_providers.rf]",
+            'name = "responses-fast"',
+            f"base_url = {json.dumps(base_url)}",
+            'wire_api = "responses"',
+            'env_key = "RF_API_KEY"',
+            f"supports_websockets = {'true' if spec['websocket'] else 'false'}",
+            "request_max_retries = 0",
+            "stream_max_retries = 0",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    home = Path(spec["codex_home"])
+    catalog = home / "catalog.json"
+    catalog.write_text(json.dumps(CATALOG))
+    with serve_in_thread(spec["script"]) as server:
+        (home / "config.toml").write_text(config_toml(spec, server.base_url, catalog))
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+               "CODEX_HOME": str(home), "RF_API_KEY": "sk-local", "OPENAI_API_KEY": "sk-local"}
+        proc = subprocess.run(
+            [spec["codex"], "exec", "--skip-git-repo-check",
+             "--dangerously-bypass-approvals-and-sandbox", "-C", spec["workdir"], spec["prompt"]],
+            env=env, capture_output=True, text=True, timeout=spec.get("timeout", 90),
+            stdin=subprocess.DEVNULL, check=False)
+        records = [dataclasses.asdict(r) for r in server.requests]
+    print(json.dumps({"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr,
+                      "records": records}))
+
+
+if __name__ == "__main__":
+    main()
