@@ -41,7 +41,10 @@ def config_toml(spec: dict[str, Any], base_url: str, catalog: Path) -> str:
         lines += ['model_provider = "openai"', f"openai_base_url = {json.dumps(base_url)}"]
     else:
         lines.append('model_provider = "rf"')
-    lines += spec.get("extra_config", [])
+    lines += spec.get("extra_config", [])  # top-level keys: before the first table
+    # Nothing to phone home to in the namespace; analytics alone made every run wait ~5 s.
+    lines += ["check_for_update_on_startup = false", "[analytics]", "enabled = false",
+              "[feedback]", "enabled = false", "[history]", 'persistence = "none"']
     if spec["provider"] != "openai":
         lines += [
             "[model_providers.rf]",

@@ -47,7 +47,6 @@ def _namespaces_work() -> bool:
 
 
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.skipif(not CODEX.exists(),
                        reason=f"Codex CLI not installed at {CODEX} (.ci/run installs it with npm)"),
     pytest.mark.skipif(not _namespaces_work(),
