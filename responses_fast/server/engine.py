@@ -308,7 +308,6 @@ def prepare(
         "previous_response_id": create.previous_response_id,
         "instructions": create.instructions,
         "metadata": create.metadata or {},
-        "usage": None,
         "error": None,
         "incomplete_details": None,
         "text": extra.get("text") or {"format": {"type": "text"}},

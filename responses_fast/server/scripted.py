@@ -412,10 +412,11 @@ def response_schedule(
         event["sequence_number"] = len(events)
         events.append((now, event))
 
+    # No "usage" before the terminal event: the spec allows it absent, not null.
     emit({"type": "response.created",
-          "response": {**response, "status": "in_progress", "output": [], "usage": None}})
+          "response": {**response, "status": "in_progress", "output": []}})
     emit({"type": "response.in_progress",
-          "response": {**response, "status": "in_progress", "output": [], "usage": None}})
+          "response": {**response, "status": "in_progress", "output": []}})
     now = due(0, tokens_per_second, ttft)
     finals = output_items(plan)
     for idx, (it, final) in enumerate(zip(plan.items, finals, strict=True)):

@@ -9,6 +9,7 @@ import openai
 import orjson
 import pytest
 from openai.lib.responses_websocket import AsyncResponsesWebSocketSession, ResponsesWebSocketLimits
+from openapi_spec import check
 from websockets.asyncio.client import ClientConnection, connect
 
 from responses_fast.server import serve
@@ -115,6 +116,7 @@ async def test_seventeenth_active_response_is_queued() -> None:
         last = [e for e in events if e["stream_id"] == f"l{n - 1}"]
         assert last[0]["type"] == "response.queued"
         assert last[0]["response"]["status"] == "queued"
+        check("ResponseQueuedEvent", {k: v for k, v in last[0].items() if k != "stream_id"})
         assert [e["sequence_number"] for e in last] == list(range(len(last)))
         # it starts only after another response finished
         first_done = next(i for i, e in enumerate(events) if e["type"] == "response.completed")
