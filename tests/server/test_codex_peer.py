@@ -55,14 +55,15 @@ pytestmark = [
 
 
 def run_codex(tmp_path: Path, script: Any, prompt: str, *, websocket: bool,
-              provider: str = "custom", extra: list[str] | None = None) -> dict[str, Any]:
+              provider: str = "custom", extra: list[str] | None = None,
+              cli: bool = False) -> dict[str, Any]:
     home = tmp_path / "home"
     work = tmp_path / "work"
     home.mkdir()
     work.mkdir()
     spec = {"codex": str(CODEX), "script": script, "prompt": prompt, "workdir": str(work),
             "codex_home": str(home), "websocket": websocket, "provider": provider,
-            "extra_config": extra or []}
+            "extra_config": extra or [], "cli": cli}
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec))
     proc = subprocess.run(
@@ -74,6 +75,14 @@ def run_codex(tmp_path: Path, script: Any, prompt: str, *, websocket: bool,
     assert result["rc"] == 0, (result["stdout"][-2000:], result["stderr"][-3000:])
     result["work"] = work
     return result
+
+
+@pytest.mark.parametrize("websocket", [False, True], ids=["http", "websocket"])
+def test_codex_against_the_serve_command(tmp_path: Path, websocket: bool) -> None:
+    """The server as ``responses-fast serve`` started inside the namespace (no records back)."""
+    result = run_codex(tmp_path, SHELL, "write hi to out.txt", websocket=websocket, cli=True)
+    assert (result["work"] / "out.txt").read_text() == "hi from codex\n"
+    assert "Shell task done." in result["stdout"]
 
 
 def endpoints(result: dict[str, Any]) -> list[str]:
