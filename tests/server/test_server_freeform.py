@@ -207,3 +207,23 @@ def test_apply_limits_cuts_a_call_mid_arguments() -> None:
                                                        ("function_call", "incomplete")]
     assert cut.items[1].arguments == "y" * 48
     assert apply_limits(plan, max_output_tokens=100).incomplete is None
+
+
+async def test_sdk_stream_helper_accumulates_custom_calls_and_incomplete() -> None:
+    """``responses.stream()`` checks event order while it accumulates; both shapes pass it."""
+    async with serve([SCRIPT[0], ["0123456789" * 20]]) as server, openai.AsyncOpenAI(
+            base_url=server.base_url, api_key="sk-test") as client:
+        async with client.responses.stream(model="scripted", input="add hello.txt",
+                                           tools=APPLY_PATCH, store=True) as stream:
+            first = await stream.get_final_response()
+        call = first.output[0]
+        assert isinstance(call, ResponseCustomToolCall) and call.input == PATCH
+        async with client.responses.stream(
+                model="scripted", previous_response_id=first.id, max_output_tokens=16,
+                input=[{"type": "custom_tool_call_output", "call_id": call.call_id,
+                        "output": "Done!"}]) as stream:
+            events = [ev async for ev in stream]
+        # (its get_final_response() waits for response.completed only, with any server)
+        last = events[-1]
+        assert isinstance(last, ResponseIncompleteEvent)
+        assert last.response.status == "incomplete" and len(last.response.output_text) == 64
