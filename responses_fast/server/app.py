@@ -236,13 +236,14 @@ class LocalServer:
         return self.state.config
 
     def set_script(self, script: ScriptSource, *, name: str | None = None) -> None:
-        """Replace the default script (or a named one); fault counters restart."""
+        """Replace the default script (or a named one); fault and conversation counters restart."""
         parsed = load_script(script)
         if name is None:
             self.state.script = parsed
         else:
             self.state.scripts[name] = parsed
         self.state.faults.reset()
+        self.state.conversations.clear()
 
     @property
     def requests(self) -> list[RequestRecord]:

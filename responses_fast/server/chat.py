@@ -174,7 +174,12 @@ async def chat_completions(request: Request) -> Response:
             raise ApiFailure(404, "model_not_found", f"Model {model} does not exist.",
                              param="model")
         context = context_from_messages(messages)
-        plan = plan_turn(script, context) if script is not None else echo_plan(context)
+        if script is not None:
+            key = data.get("prompt_cache_key") or data.get("user") or ""
+            n = state.conversation_turn(script, key if isinstance(key, str) else "", context)
+            plan = plan_turn(script, context, n)
+        else:
+            plan = echo_plan(context)
         plan = _limited(plan, data)
         record.turn_index = plan.turn_index
         fault = state.faults.take(id(script), plan.turn_index, plan.fault) if script else None

@@ -30,6 +30,7 @@ from .scripted import (
     context_from_items,
     echo_plan,
     estimate_tokens,
+    is_compaction_request,
     output_items,
     output_token_counts,
     plan_turn,
@@ -153,6 +154,23 @@ class ServerState:
     faults: FaultBook = field(default_factory=FaultBook)
     prefix_cache: PrefixCache = field(default_factory=PrefixCache)
     stats: StatsRecorder = field(default_factory=StatsRecorder)
+    # requests answered per (script, conversation key), for scripts with select "requests"
+    conversations: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def conversation_turn(self, script: Script, key: str, context: list[Entry]) -> int:
+        """How many requests of this conversation the script answered before; counts this one.
+
+        Compaction requests are not counted (they do not advance the script).
+        """
+        if script.select != "requests":
+            return 0
+        slot = (id(script), key)
+        n = self.conversations.get(slot, 0)
+        if not is_compaction_request(script, context):
+            self.conversations[slot] = n + 1
+            if len(self.conversations) > self.store_limit:  # bounded: forget the oldest
+                self.conversations.pop(next(iter(self.conversations)))
+        return n
 
     def resolve_script(self, model: str) -> Script | None:
         if model == "scripted":
@@ -271,7 +289,8 @@ def prepare(
         plan = echo_plan(context)
         fault = None
     else:
-        plan = plan_turn(script, context)
+        n = state.conversation_turn(script, create.prompt_cache_key or "", context)
+        plan = plan_turn(script, context, n)
         fault = state.faults.take(id(script), plan.turn_index, plan.fault)
     if generate:
         try:

@@ -62,6 +62,7 @@ __all__ = [
     "count_model_turns",
     "echo_plan",
     "estimate_tokens",
+    "is_compaction_request",
     "output_items",
     "parse_script",
     "plan_turn",
@@ -137,6 +138,7 @@ class Script:
     ttft: float | None = None
     pacing_set: bool = False  # True when the script itself set tokens_per_second (None = off)
     compaction: Compaction = Compaction()
+    select: Literal["history", "match", "requests"] = "history"
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +249,12 @@ def parse_script(data: Any) -> Script:
     if isinstance(data, list):
         return Script(tuple(_parse_turn(t) for t in data))
     if isinstance(data, Mapping):
-        unknown = set(data) - {"turns", "tokens_per_second", "ttft", "compaction"}
+        unknown = set(data) - {"turns", "tokens_per_second", "ttft", "compaction", "select"}
         if unknown:
             raise ValueError(f"unknown script fields: {sorted(unknown)}")
+        select = data.get("select", "history")
+        if select not in ("history", "match", "requests"):
+            raise ValueError("'select' is 'history', 'match' or 'requests'")
         tps = data.get("tokens_per_second")
         ttft = data.get("ttft")
         return Script(
@@ -258,6 +263,7 @@ def parse_script(data: Any) -> Script:
             ttft=float(ttft) if ttft is not None else None,
             pacing_set="tokens_per_second" in data,
             compaction=_parse_compaction(data.get("compaction")),
+            select=select,
         )
     raise ValueError("a script is a list of turns or an object with 'turns'")
 
@@ -265,12 +271,35 @@ def parse_script(data: Any) -> Script:
 # --------------------------------------------------------------------------- turn selection
 
 
-def plan_turn(script: Script, context: Sequence[Entry]) -> TurnPlan:
+def is_compaction_request(script: Script, context: Sequence[Entry]) -> bool:
+    """A ``compaction_trigger`` item last, or the script's compaction phrase in the latest input."""
+    if context and context[-1].kind == "trigger":
+        return True
+    return script.compaction.match in latest_input_text(context)
+
+
+def _matching_turn(script: Script, latest: str) -> int | None:
+    for i, turn in enumerate(script.turns):
+        if any(a.match is not None and a.match in latest for a in turn.alternatives):
+            return i
+    return None
+
+
+def plan_turn(script: Script, context: Sequence[Entry], requests: int = 0) -> TurnPlan:
     """Pick the turn for this context and the alternative whose ``match`` is in the latest input.
 
-    A compaction request gets the script's summary instead and leaves the turn index as it is.
+    The turn index follows the script's ``select``: ``history`` (default) counts the model turns
+    in the context; ``match`` takes the first turn with an alternative whose ``match`` is in the
+    latest input (else counts as ``history``); ``requests`` takes ``requests``, the number of
+    earlier requests of this conversation the endpoint counted. A compaction request gets a
+    compaction item or the script's summary instead and leaves the turn index as it is.
     """
     index = count_model_turns(context)
+    if script.select == "requests":
+        index = requests
+    elif script.select == "match":
+        found = _matching_turn(script, latest_input_text(context))
+        index = index if found is None else found
     if context and context[-1].kind == "trigger":  # server-side compaction (compaction_trigger)
         return TurnPlan(index, (ScriptItem("compaction", text=compaction_content(index)),),
                         compaction=True)

@@ -194,3 +194,38 @@ async def test_new_events_validate_against_the_spec() -> None:
         assert seen == set(names) - {"response.queued"}
         response = events[-1]["response"]
         assert response["incomplete_details"] == {"reason": "max_output_tokens"}
+
+
+async def test_select_requests_survives_trimmed_history() -> None:
+    """``select: requests``: the turn follows the conversation's request count, not its items."""
+    script = {"select": "requests", "turns": [["one"], ["two"], ["three"]]}
+    async with serve(script) as server, openai.AsyncOpenAI(
+            base_url=server.base_url, api_key="sk-test") as client:
+        texts = []
+        for _ in range(3):  # the client trims its history to the last message every time
+            res = await client.responses.create(model="scripted", input="go", store=False,
+                                                prompt_cache_key="conv-a")
+            texts.append(res.output_text)
+        other = await client.responses.create(model="scripted", input="go", store=False,
+                                              prompt_cache_key="conv-b")
+        summary = await client.responses.create(
+            model="scripted", store=False, prompt_cache_key="conv-b",
+            input="You are performing a CONTEXT CHECKPOINT COMPACTION. Summarize.")
+        after = await client.responses.create(model="scripted", input="go", store=False,
+                                              prompt_cache_key="conv-b")
+    assert texts == ["one", "two", "three"]
+    assert other.output_text == "one" and after.output_text == "two"
+    assert summary.output_text.startswith("Summary of the conversation so far.")
+
+
+async def test_select_match_picks_the_turn_by_the_latest_input() -> None:
+    script = {"select": "match", "turns": [
+        {"alternatives": [{"match": "tests pass", "output": ["Finished."]}]},
+        {"alternatives": [{"match": "ERROR", "output": ["Let me fix that."]}]},
+    ]}
+    async with serve(script) as server, openai.AsyncOpenAI(
+            base_url=server.base_url, api_key="sk-test") as client:
+        fix = await client.responses.create(model="scripted", input="got an ERROR")
+        done = await client.responses.create(model="scripted", input="the tests pass")
+    assert (fix.output_text, done.output_text) == ("Let me fix that.", "Finished.")
+    assert [r.turn_index for r in server.requests] == [1, 0]
