@@ -20,7 +20,9 @@ Script format (docs/server.md has the full text)::
 Turn selection: the turn index is the number of model turns already in the full context
 (conversation.py: every model item kind counts, and compacted history keeps its count). A request
 whose latest input contains the compaction ``match`` is a compaction request: the model answers
-with the summary (plus the marker that keeps the count) and the script does not advance.
+with the summary (plus the marker that keeps the count) and the script does not advance. A
+script-level ``select`` of ``match`` or ``requests`` picks turns by the latest input or by the
+conversation's request count instead (docs/server.md).
 
 Tokens: text, argument and custom-input strings are split into chunks of at most 4 characters;
 one delta event per chunk; token k (0-based) of a turn is due at ``ttft + k / tokens_per_second``.
