@@ -22,6 +22,7 @@ import uvicorn
 from anyio.abc import TaskGroup
 from anyio.from_thread import start_blocking_portal
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, WebSocketRoute
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -133,13 +134,16 @@ def load_script(source: ScriptSource) -> Script:
 def build_app(state: ServerState) -> Starlette:
     from .chat import chat_routes
     from .http import RequestIdMiddleware, http_routes
+    from .resources import http_exception_handler, resource_routes
 
     routes: list[BaseRoute] = [
         WebSocketRoute("/v1/responses", websocket_endpoint),
+        *resource_routes(),
         *http_routes(),
         *chat_routes(),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])
+    app = Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)],
+                    exception_handlers={HTTPException: http_exception_handler})
     app.state.responses_fast = state
     return app
 
@@ -232,13 +236,14 @@ class LocalServer:
         return self.state.config
 
     def set_script(self, script: ScriptSource, *, name: str | None = None) -> None:
-        """Replace the default script (or a named one); fault counters restart."""
+        """Replace the default script (or a named one); fault and conversation counters restart."""
         parsed = load_script(script)
         if name is None:
             self.state.script = parsed
         else:
             self.state.scripts[name] = parsed
         self.state.faults.reset()
+        self.state.conversations.clear()
 
     @property
     def requests(self) -> list[RequestRecord]:
