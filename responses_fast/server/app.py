@@ -176,6 +176,7 @@ class LocalServer:
         max_connection_age: float = 3600.0,
         max_message_size: int = 16 * 1024 * 1024,
         cerebras_quirk: bool = False,
+        any_model: bool = False,
         log_level: str = "warning",
         ssl_certfile: str | os.PathLike[str] | None = None,
         ssl_keyfile: str | os.PathLike[str] | None = None,
@@ -183,7 +184,7 @@ class LocalServer:
         config = ServerConfig(
             tokens_per_second=tokens_per_second or None, ttft=ttft, api_key=api_key,
             max_connection_age=max_connection_age, max_message_size=max_message_size,
-            cerebras_quirk=cerebras_quirk,
+            cerebras_quirk=cerebras_quirk, any_model=any_model,
         )
         self.state = ServerState(config=config)
         self.state.script = load_script(script) if script is not None else Script(())
@@ -323,8 +324,8 @@ async def serve(script: ScriptSource | None = None, **config: Any) -> AsyncItera
     """Run the local server for the duration of the ``async with`` block.
 
     ``config``: scripts, tokens_per_second, ttft, api_key, host, port, max_connection_age,
-    max_message_size, cerebras_quirk, log_level, ssl_certfile, ssl_keyfile (PEM files: serve
-    https/wss; see :class:`LocalServer`).
+    max_message_size, cerebras_quirk, any_model, log_level, ssl_certfile, ssl_keyfile (PEM
+    files: serve https/wss; see :class:`LocalServer`).
     """
     server = LocalServer(script, **config)
     async with server:

@@ -170,7 +170,7 @@ async def chat_completions(request: Request) -> Response:
             raise ApiFailure(400, "missing_required_parameter",
                              "Missing required parameter: 'model'.", param="model")
         script = state.resolve_script(model)
-        if script is None and model != "echo":
+        if script is None and not state.echoes(model):
             raise ApiFailure(404, "model_not_found", f"Model {model} does not exist.",
                              param="model")
         context = context_from_messages(messages)

@@ -116,6 +116,9 @@ class ServerConfig:
     max_message_size: int = 16 * 1024 * 1024
     cerebras_quirk: bool = False
     connection_cache_size: int = 256
+    #: Serve every model name: names other than scripted/echo play the default script (or
+    #: echo while it is empty), so code written for a real model runs unchanged (docs tests).
+    any_model: bool = False
 
 
 @dataclass(slots=True)
@@ -177,7 +180,13 @@ class ServerState:
             return self.script
         if model.startswith("scripted:"):
             return self.scripts.get(model.split(":", 1)[1])
+        if self.config.any_model and model != "echo" and self.script.turns:
+            return self.script
         return None
+
+    def echoes(self, model: str) -> bool:
+        """Whether a model name without a script is served by the echo model."""
+        return model == "echo" or (self.config.any_model and not model.startswith("scripted"))
 
     def pacing(self, script: Script | None) -> tuple[float | None, float]:
         tps = self.config.tokens_per_second
@@ -275,7 +284,7 @@ def prepare(
         raise ApiFailure(400, "missing_required_parameter", "Missing required parameter: 'model'.",
                          param="model")
     script = state.resolve_script(model)
-    if script is None and model != "echo":
+    if script is None and not state.echoes(model):
         raise ApiFailure(404, "model_not_found",
                          f"The model '{model}' does not exist or you do not have access to it.",
                          param="model")

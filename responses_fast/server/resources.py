@@ -71,7 +71,7 @@ def _check_model(state: ServerState, model: str | None) -> str:
     if not model:
         raise ApiFailure(400, "missing_required_parameter", "Missing required parameter: 'model'.",
                          param="model")
-    if state.resolve_script(model) is None and model != "echo":
+    if state.resolve_script(model) is None and not state.echoes(model):
         raise ApiFailure(404, "model_not_found",
                          f"The model '{model}' does not exist or you do not have access to it.",
                          param="model")
