@@ -19,10 +19,15 @@ from .errors import (
     UsageError,
 )
 from .session import (
+    Agent,
     AgentSession,
     ContextTrimmed,
     Event,
+    Hooks,
     ItemAdded,
+    ModelCallInfo,
+    ModelResponseInfo,
+    OutputValidationError,
     Reconnected,
     RunFinished,
     RunResult,
@@ -30,18 +35,21 @@ from .session import (
     TextDelta,
     ToolCallFinished,
     ToolCallFlagged,
+    ToolCallInfo,
     ToolCallStarted,
     TurnFinished,
     TurnMetrics,
     TurnStarted,
     Usage,
+    Veto,
 )
-from .tools import Tool, ToolResult, tool
+from .tools import RunContext, Tool, ToolResult, tool
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIError",
+    "Agent",
     "AgentSession",
     "AuthenticationError",
     "BadRequestError",
@@ -50,12 +58,17 @@ __all__ = [
     "ConnectionLost",
     "ContextTrimmed",
     "Event",
+    "Hooks",
     "ItemAdded",
+    "ModelCallInfo",
+    "ModelResponseInfo",
+    "OutputValidationError",
     "RateLimitError",
     "Reconnected",
     "ResponsesFastError",
     "RetriesExhausted",
     "RetryPolicy",
+    "RunContext",
     "RunFinished",
     "RunResult",
     "ServerError",
@@ -65,6 +78,7 @@ __all__ = [
     "Tool",
     "ToolCallFinished",
     "ToolCallFlagged",
+    "ToolCallInfo",
     "ToolCallStarted",
     "ToolResult",
     "TransportError",
@@ -73,5 +87,6 @@ __all__ = [
     "TurnStarted",
     "Usage",
     "UsageError",
+    "Veto",
     "tool",
 ]

@@ -1,5 +1,6 @@
 """The agent loop: AgentSession, its events and metrics."""
 
+from .agent import Agent
 from .blocking import SyncAgentSession
 from .events import (
     ContextTrimmed,
@@ -16,14 +17,21 @@ from .events import (
     TurnStarted,
     Usage,
 )
+from .hooks import Hooks, ModelCallInfo, ModelResponseInfo, ToolCallInfo, Veto
 from .metrics import TurnMetrics
+from .output import OutputValidationError
 from .session import AgentSession, RunStream
 
 __all__ = [
+    "Agent",
     "AgentSession",
     "ContextTrimmed",
     "Event",
+    "Hooks",
     "ItemAdded",
+    "ModelCallInfo",
+    "ModelResponseInfo",
+    "OutputValidationError",
     "Reconnected",
     "RunFinished",
     "RunResult",
@@ -32,9 +40,11 @@ __all__ = [
     "TextDelta",
     "ToolCallFinished",
     "ToolCallFlagged",
+    "ToolCallInfo",
     "ToolCallStarted",
     "TurnFinished",
     "TurnMetrics",
     "TurnStarted",
     "Usage",
+    "Veto",
 ]

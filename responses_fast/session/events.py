@@ -135,6 +135,8 @@ class RunResult:
     status: str = "completed"
     tool_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The validated answer when the run asked for an ``output_type`` (None otherwise).
+    output: Any = None
 
     @property
     def overhead(self) -> float:
