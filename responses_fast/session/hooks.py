@@ -13,8 +13,10 @@ Subclass :class:`Hooks` and override what you need; each method may be sync or a
 
 Hooks see frozen snapshots (names, ids, argument strings, usage): they can observe, and veto a
 tool call, but cannot rewrite requests, arguments or outputs. A vetoed call is not executed; the
-model receives an output saying so, and the run goes on. A hook that raises fails the run (a hook
-is your code: an error in it is a bug to surface, not a tool failure to hide).
+model receives an output saying so, and the run goes on. A model hook that raises fails the run.
+A tool hook that raises (or returns something other than None or a Veto) is logged with its
+traceback at WARNING; in ``before_tool_call`` it vetoes the call (fail closed), since tool calls
+run side by side and one bad hook should not cancel its siblings mid-effect.
 
 The model-call hooks wrap each request (each retry attempt too). Tool calls start while the
 response is still streaming, so the tool hooks of a response usually run before its
@@ -24,6 +26,7 @@ response is still streaming, so the tool hooks of a response usually run before 
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +34,8 @@ from typing import Any
 from ..tools.spec import ToolResult
 
 __all__ = ["Hooks", "ModelCallInfo", "ModelResponseInfo", "ToolCallInfo", "Veto"]
+
+log = logging.getLogger("responses_fast.hooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +128,24 @@ class HookChain:
             await _call(h.after_model_call, call, response)
 
     async def before_tool_call(self, call: ToolCallInfo) -> Veto | None:
-        """The first veto wins; later hooks do not run for a vetoed call."""
+        """The first veto wins; later hooks do not run for a vetoed call. A failing hook vetoes."""
         for h in self.hooks:
-            verdict = await _call(h.before_tool_call, call)
-            if isinstance(verdict, Veto):
-                return verdict
+            try:
+                verdict = await _call(h.before_tool_call, call)
+                if verdict is not None and not isinstance(verdict, Veto):
+                    raise TypeError(f"returned {verdict!r}: return None or Veto(reason)")
+            except Exception as exc:
+                where = f"{type(h).__name__}.before_tool_call"
+                log.warning("%s failed for %s (%s)", where, call.name, call.call_id, exc_info=True)
+                return Veto(f"{where} failed ({type(exc).__name__}: {exc})")
             if verdict is not None:
-                raise TypeError(
-                    f"{type(h).__name__}.before_tool_call returned {verdict!r}: "
-                    "return None or Veto(reason)"
-                )
+                return verdict
         return None
 
     async def after_tool_call(self, call: ToolCallInfo, result: ToolResult) -> None:
         for h in self.hooks:
-            await _call(h.after_tool_call, call, result)
+            try:
+                await _call(h.after_tool_call, call, result)
+            except Exception:
+                where = f"{type(h).__name__}.after_tool_call"
+                log.warning("%s failed for %s (%s)", where, call.name, call.call_id, exc_info=True)

@@ -55,7 +55,7 @@ from .events import (
     TurnStarted,
     Usage,
 )
-from .hooks import Hooks
+from .hooks import HookChain, Hooks
 from .log import ItemLog
 from .metrics import TurnClock, TurnMetrics
 from .output import OutputSpec
@@ -160,7 +160,7 @@ class AgentSession:
         self.model = model
         self.name = name
         self.deps = deps
-        self.hooks = tuple(hooks)
+        self.hooks = HookChain(hooks).hooks  # checked now, not at the first call
         self._tracing = tracing
         self.tracer = make_tracer(tracing)
         self._scope: RunScope | None = None
