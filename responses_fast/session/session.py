@@ -48,6 +48,7 @@ from .context import RunScope
 from .events import (
     ContextTrimmed,
     Event,
+    ItemAdded,
     Reconnected,
     RunFinished,
     RunResult,
@@ -325,7 +326,7 @@ class AgentSession:
     def _scope_for(
         self, output_type: Any, output_retries: int, deps: Any, hooks: Sequence[Hooks]
     ) -> RunScope:
-        output = OutputSpec(output_type, retries=output_retries) if output_type else None
+        output = None if output_type is None else OutputSpec(output_type, retries=output_retries)
         deps = self.deps if deps is None else deps
         return RunScope(self, output=output, deps=deps, hooks=(*self.hooks, *hooks))
 
@@ -367,6 +368,7 @@ class AgentSession:
                         correction = scope.review(_final_text(self.log.items(start_index)))
                         if correction is not None:
                             self.log.append(correction)
+                            await emit(ItemAdded(turn_no, correction))
                             continue
                     break
             items = self.log.items(start_index)
