@@ -24,9 +24,10 @@ parent session and returns a Transport (or a transport kind name).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeVar
 
 from ..tools.context import RunContext
 from ..tools.spec import Tool
@@ -42,6 +43,9 @@ __all__ = ["Agent", "TransportFactory"]
 #: Builds the transport of a sub-agent's session from the parent session.
 TransportFactory = Callable[[AgentSession], "Transport | str"]
 
+#: The type of the agent's ``output_type`` (``Agent[Headline]``; Any when not given).
+OutputT = TypeVar("OutputT", default=Any)
+
 _TRANSPORT_KINDS = frozenset({"websocket", "http", "chat", "cerebras"})
 
 
@@ -50,7 +54,7 @@ class _AgentInput(BaseModel):
     input: str = Field(description="the task or question for this agent, self-contained")
 
 
-class Agent:
+class Agent(Generic[OutputT]):
     """An agent definition: model, instructions, tools, output type and settings.
 
     Args:
@@ -73,7 +77,7 @@ class Agent:
         name: str = "agent",
         instructions: str | None = None,
         tools: Sequence[Tool] = (),
-        output_type: Any = None,
+        output_type: type[OutputT] | Any = None,
         output_retries: int = 2,
         settings: Mapping[str, Any] | None = None,
         description: str | None = None,
@@ -111,16 +115,17 @@ class Agent:
         deps: Any = None,
         hooks: Sequence[Hooks] = (),
         **options: Any,
-    ) -> RunResult:
+    ) -> RunResult[OutputT]:
         """Open a session, run ``prompt`` to the end, close it. ``options`` go to the session."""
         async with self.session(**options) as session:
-            return await session.run(
+            result: RunResult[OutputT] = await session.run(
                 prompt,
                 output_type=self.output_type,
                 output_retries=self.output_retries,
                 deps=deps,
                 hooks=hooks,
             )
+        return result
 
     def as_tool(
         self,

@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self, TypeVar, overload
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -64,6 +64,8 @@ from .tracing import make_tracer
 from .turn import Emit, TurnOutcome, no_emit, parse_arguments, run_turn
 
 __all__ = ["AgentSession", "RunStream"]
+
+OutT = TypeVar("OutT")
 
 log = logging.getLogger("responses_fast.session")
 
@@ -283,6 +285,18 @@ class AgentSession:
         """The whole conversation so far (a copy)."""
         return self.log.items()
 
+    # agent API: typed results. The overloads give ``result.output`` the type of ``output_type``.
+    @overload
+    async def run(
+        self,
+        prompt: Prompt,
+        *,
+        output_type: type[OutT],
+        output_retries: int = 2,
+        deps: Any = None,
+        hooks: Sequence[Hooks] = (),
+    ) -> RunResult[OutT]: ...
+    @overload
     async def run(
         self,
         prompt: Prompt,
@@ -291,7 +305,16 @@ class AgentSession:
         output_retries: int = 2,
         deps: Any = None,
         hooks: Sequence[Hooks] = (),
-    ) -> RunResult:
+    ) -> RunResult[Any]: ...
+    async def run(
+        self,
+        prompt: Prompt,
+        *,
+        output_type: Any = None,
+        output_retries: int = 2,
+        deps: Any = None,
+        hooks: Sequence[Hooks] = (),
+    ) -> RunResult[Any]:
         """Run the agent loop on ``prompt`` until the model answers without calling a tool.
 
         ``output_type`` (a pydantic model or any type pydantic validates): the answer must be JSON
