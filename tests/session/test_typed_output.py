@@ -12,10 +12,12 @@ from responses_fast.protocol.items import Message, item_text
 from responses_fast.server import serve_in_thread
 from responses_fast.session.output import OutputSpec, strict_schema
 from responses_fast.testing import FaultProxy, WireRequest, scripted_server
+from responses_fast.transports.cerebras import CerebrasTransport
 
 pytestmark = pytest.mark.anyio
 
-TRANSPORTS = ["websocket", "http", "chat"]
+TRANSPORTS = ["websocket", "http", "chat", "cerebras", "cerebras-create"]
+CHAT_LIKE = {"chat", "cerebras", "cerebras-create"}
 
 
 class City(BaseModel):
@@ -28,9 +30,11 @@ GOOD = '{"name": "Paris", "population": 2100000, "tags": ["capital"]}'
 
 
 def session_for(url: str, transport: str, **kw: Any) -> AgentSession:
-    return AgentSession(
-        "scripted", base_url=url, api_key="sk-test", transport=transport, policy=None, **kw
-    )
+    if transport == "cerebras-create":  # the SDK's typed create(), response_format as a kwarg
+        kw["transport"] = CerebrasTransport(api_key="sk-test", base_url=url, body="create")
+    else:
+        kw["transport"] = transport
+    return AgentSession("scripted", base_url=url, api_key="sk-test", policy=None, **kw)
 
 
 def generating(proxy: FaultProxy) -> list[dict[str, Any]]:
@@ -40,7 +44,7 @@ def generating(proxy: FaultProxy) -> list[dict[str, Any]]:
 
 
 def expected_format(transport: str, body: dict[str, Any]) -> dict[str, Any]:
-    if transport == "chat":
+    if transport in CHAT_LIKE:
         fmt = body["response_format"]
         assert fmt["type"] == "json_schema"
         assert "text" not in body
