@@ -19,11 +19,11 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from ..protocol.items import FunctionCall, user_message
+from ..protocol.items import user_message
 from ..tools.context import RunContext
 from ..tools.spec import ToolResult
 from ..transports.base import RequestSettings
@@ -39,6 +39,23 @@ __all__ = ["RunScope"]
 
 _run_ids = itertools.count(1)
 _PID = os.getpid()
+
+
+class CallLike(Protocol):
+    """A function call or a custom (freeform) tool call: both have an id and a name."""
+
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+def _arguments(call: CallLike) -> str:
+    """The JSON arguments of a function call, the free text of a custom tool call."""
+    value = getattr(call, "arguments", None)
+    if value is None:
+        value = getattr(call, "input", "")
+    return str(value)
 
 
 class RunScope:
@@ -134,7 +151,7 @@ class RunScope:
 
     # -- execute
 
-    def context_for(self, call: FunctionCall) -> RunContext[Any]:
+    def context_for(self, call: CallLike) -> RunContext[Any]:
         return RunContext(
             deps=self.deps,
             session=self.session,
@@ -142,13 +159,13 @@ class RunScope:
             turn=self.turn,
             call_id=call.call_id,
             tool_name=call.name,
-            arguments=call.arguments,
+            arguments=_arguments(call),
         )
 
-    def _tool_info(self, call: FunctionCall) -> ToolCallInfo:
-        return ToolCallInfo(self.run_id, self.turn, call.call_id, call.name, call.arguments)
+    def _tool_info(self, call: CallLike) -> ToolCallInfo:
+        return ToolCallInfo(self.run_id, self.turn, call.call_id, call.name, _arguments(call))
 
-    async def gate(self, call: FunctionCall) -> ToolResult | None:
+    async def gate(self, call: CallLike) -> ToolResult | None:
         """None to run the call, or the output of a vetoed call."""
         if not self.hooks:
             return None
@@ -161,6 +178,6 @@ class RunScope:
             is_error=True,
         )
 
-    async def after_tool(self, call: FunctionCall, result: ToolResult) -> None:
+    async def after_tool(self, call: CallLike, result: ToolResult) -> None:
         if self.hooks:
             await self.hooks.after_tool_call(self._tool_info(call), result)

@@ -71,7 +71,7 @@ class ToolCallInfo:
     turn: int
     call_id: str
     name: str
-    #: The JSON argument string as the model sent it.
+    #: The JSON argument string as the model sent it (a custom tool's free text).
     arguments: str
 
 
