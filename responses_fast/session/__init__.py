@@ -21,6 +21,7 @@ from .hooks import Hooks, ModelCallInfo, ModelResponseInfo, ToolCallInfo, Veto
 from .metrics import TurnMetrics
 from .output import OutputValidationError
 from .session import AgentSession, RunStream
+from .store import SavedSession, SessionSnapshot, SessionStore
 
 __all__ = [
     "Agent",
@@ -36,6 +37,9 @@ __all__ = [
     "RunFinished",
     "RunResult",
     "RunStream",
+    "SavedSession",
+    "SessionSnapshot",
+    "SessionStore",
     "SyncAgentSession",
     "TextDelta",
     "ToolCallFinished",

@@ -12,6 +12,7 @@ the same run as events. Failures of a turn are retried here, and only here (``tr
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -38,7 +39,14 @@ from ..errors import (
     TransportError,
     UsageError,
 )
-from ..protocol.items import FunctionCall, FunctionCallOutput, Message, item_text, user_message
+from ..protocol.items import (
+    FunctionCall,
+    FunctionCallOutput,
+    Message,
+    item_adapter,
+    item_text,
+    user_message,
+)
 from ..safety import Policy, redact
 from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
@@ -60,6 +68,7 @@ from .hooks import HookChain, Hooks
 from .log import ItemLog
 from .metrics import TurnClock, TurnMetrics
 from .output import OutputSpec
+from .store import SavedSession
 from .tracing import make_tracer
 from .turn import Emit, TurnOutcome, no_emit, parse_arguments, run_turn
 
@@ -124,6 +133,8 @@ class AgentSession:
         settings: extra request fields passed through (``reasoning``, ``max_output_tokens``, ...).
         ssl_context: verifies ``https``/``wss`` servers on every transport (e.g. a private CA);
             None uses the system CAs. Ignored when ``transport`` is a Transport instance.
+        persist: a saved conversation (``SessionStore(path).session(id)``): loaded when the
+            session starts, saved after every turn (docs/durable-sessions.md).
         deps: passed to tools that take a ``RunContext`` (``ctx.deps``); ``run(deps=)`` overrides.
         hooks: :class:`Hooks` run before/after every model and tool call (docs/hooks.md).
         tracing: OpenTelemetry spans for every run: True (the global tracer provider) or a
@@ -154,6 +165,7 @@ class AgentSession:
         prompt_cache_key: str | None = None,
         settings: Mapping[str, Any] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        persist: SavedSession | None = None,
         # -- agent API (docs/agents.md): tool context, hooks, tracing
         deps: Any = None,
         hooks: Sequence[Hooks] = (),
@@ -207,6 +219,7 @@ class AgentSession:
         self._closed = False
         self._stack: AsyncExitStack | None = None
         self._tg: anyio.abc.TaskGroup | None = None
+        self._persist = persist
 
     def __repr__(self) -> str:
         return (
@@ -232,6 +245,8 @@ class AgentSession:
     async def __aenter__(self) -> Self:
         if self._closed:
             raise UsageError("this session is closed")
+        if self._persist is not None:
+            await self._restore(self._persist)
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
@@ -326,6 +341,13 @@ class AgentSession:
         scope = self._scope_for(output_type, output_retries, deps, hooks)
         return await self._run(prompt, no_emit, scope)
 
+    async def resume(self) -> RunResult:
+        """Go on from the conversation as it is, with no new prompt (e.g. a run that a crash
+        interrupted, resumed from a saved session): the model answers the last tool outputs."""
+        if not len(self.log):
+            raise UsageError("nothing to resume: the conversation is empty")
+        return await self._run([], no_emit)
+
     def stream(
         self,
         prompt: Prompt,
@@ -367,7 +389,7 @@ class AgentSession:
         self._run_started = True
         start_index = len(self.log)
         # agent API hook point: the run's scope (typed output, deps, hooks, tracing)
-        self._scope = scope = scope or RunScope(self)
+        self._scope = scope = scope or self._scope_for(None, 2, None, ())
         emit = scope.observe(emit)
         error: BaseException | None = None
         try:
@@ -384,6 +406,7 @@ class AgentSession:
                 usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
                 self.usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
                 await emit(TurnFinished(turn_no, metrics))
+                await self._save()
                 if not outcome.calls:
                     status = outcome.status
                     if scope.output is not None and status == "completed":
@@ -410,6 +433,8 @@ class AgentSession:
         except BaseException as exc:
             error = exc
             self._close_dangling_calls()
+            with anyio.CancelScope(shield=True):
+                await self._save()
             raise
         finally:
             self._running = False
@@ -421,7 +446,7 @@ class AgentSession:
         sent0, recv0 = stats.bytes_sent, stats.bytes_received
         delays = backoff(self.retry_policy)
         attempt = 0
-        scope = self._scope or RunScope(self)
+        scope = self._scope or self._scope_for(None, 2, None, ())
         while True:
             attempt += 1
             if self.budget is not None:
@@ -472,6 +497,41 @@ class AgentSession:
                 attempts=attempt,
             )
             return outcome, metrics
+
+    # -- durable sessions (session/store.py) ---------------------------------------------------
+
+    async def _restore(self, saved: SavedSession) -> None:
+        snapshot = await anyio.to_thread.run_sync(saved.load)
+        if snapshot is None or len(self.log):
+            return
+        for raw in snapshot.items:
+            self.log.append(item_adapter.validate_json(raw))
+        self.log.set_head(snapshot.head_response_id, snapshot.head_index)
+        u = snapshot.usage
+        self.usage.add(
+            u.get("input_tokens", 0), u.get("output_tokens", 0), u.get("cached_tokens", 0)
+        )
+        log.info("resumed saved session %r: %d items", saved.session_id, len(snapshot.items))
+
+    async def _save(self) -> None:
+        saved = self._persist
+        if saved is None:
+            return
+        u = self.usage
+        await anyio.to_thread.run_sync(
+            functools.partial(
+                saved.save,
+                list(self.log.entries),
+                model=self.model,
+                head_response_id=self.log.head_response_id,
+                head_index=self.log.head_index,
+                usage={
+                    "input_tokens": u.input_tokens,
+                    "output_tokens": u.output_tokens,
+                    "cached_tokens": u.cached_tokens,
+                },
+            )
+        )
 
     # -- context budget ------------------------------------------------------------------------
 
@@ -551,7 +611,7 @@ class AgentSession:
         if done is not None:
             return done
         tool = self._tools.get(call.name)
-        scope = self._scope or RunScope(self)
+        scope = self._scope or self._scope_for(None, 2, None, ())
         vetoed = await scope.gate(call)  # agent API hook point: before_tool_call hooks
         if vetoed is not None:
             result = vetoed

@@ -11,6 +11,7 @@ from responses_fast import (
     Hooks,
     ModelCallInfo,
     ModelResponseInfo,
+    RunContext,
     ToolCallInfo,
     ToolResult,
     Veto,
@@ -165,3 +166,37 @@ async def test_a_failing_tool_hook_vetoes_the_call_and_is_logged(
 def test_hooks_must_be_hooks_instances() -> None:
     with pytest.raises(TypeError, match="Hooks instances"):
         AgentSession("scripted", base_url="http://127.0.0.1:1/v1", hooks=[object()])  # type: ignore[list-item]
+
+
+async def test_session_hooks_and_deps_apply_to_runs_started_without_options() -> None:
+    """``resume()`` (durable sessions) starts a run with no options: the session's own hooks
+    and deps still apply."""
+    seen: list[str] = []
+
+    @tool
+    def whoami(ctx: RunContext[str]) -> str:
+        """Who is asking."""
+        seen.append(ctx.deps)
+        return ctx.deps
+
+    hooks = Recorder()
+    # resume() adds no user message, so its model items join the previous answer's turn: the
+    # second script turn plays twice, and the tool output picks the alternative.
+    call = {"type": "function_call", "name": "whoami", "arguments": {}}
+    again = {"alternatives": [{"match": "ada", "output": ["Bye."]}, {"output": [call]}]}
+    script = [["Hello."], again]
+    async with scripted_server(script) as server:
+        async with AgentSession(
+            "scripted",
+            base_url=server.base_url,
+            tools=[whoami],
+            hooks=[hooks],
+            deps="ada",
+            policy=None,
+        ) as session:
+            await session.run("hi")
+            hooks.log.clear()
+            result = await session.resume()
+    assert result.final_text == "Bye."
+    assert seen == ["ada"]
+    assert [x for x in hooks.log if x.startswith("tool>")] == ["tool> whoami {}"]
