@@ -212,3 +212,24 @@ def test_without_opentelemetry_a_session_runs_and_tracing_says_what_to_install()
         "error: tracing needs opentelemetry-api: pip install 'responses-fast[otel]'",
         "loaded: []",
     ]
+
+
+async def test_stream_is_traced_like_run() -> None:
+    provider, exporter = tracing()
+    async with scripted_server(SCRIPT) as server:
+        async with AgentSession(
+            "scripted", base_url=server.base_url, tools=[add, fail], policy=None, tracing=provider
+        ) as session:
+            async with session.stream("What is 2+3?") as events:
+                kinds = [type(e).__name__ async for e in events]
+    assert "TextDelta" in kinds and kinds[-1] == "RunFinished"
+    names = sorted(s.name for s in exporter.get_finished_spans())
+    assert names == [
+        "chat scripted",
+        "chat scripted",
+        "execute_tool add",
+        "execute_tool fail",
+        "invoke_agent agent",
+        "turn 1",
+        "turn 2",
+    ]

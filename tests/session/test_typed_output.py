@@ -159,3 +159,19 @@ def test_open_objects_fall_back_to_a_non_strict_schema() -> None:
     assert spec.strict is False and not spec.wrapped  # a dict is an object at the root
     assert spec.json_schema_format()["strict"] is False
     assert spec.check('{"a": 1}') is None and spec.value == {"a": 1}
+
+
+async def test_stream_reports_the_correction_and_the_validated_output() -> None:
+    from responses_fast import ItemAdded
+
+    async with scripted_server([["not json"], [GOOD]]) as server:
+        async with session_for(server.base_url, "websocket") as session:
+            async with session.stream("Describe Paris.", output_type=City) as events:
+                added = [e.item async for e in events if isinstance(e, ItemAdded)]
+            assert events.result is not None
+            assert events.result.output == City(
+                name="Paris", population=2_100_000, tags=["capital"]
+            )
+    roles = [getattr(i, "role", None) for i in added]
+    assert roles == ["assistant", "user", "assistant"]  # the correction is an event too
+    assert "not valid JSON" in item_text(added[1])
