@@ -369,8 +369,13 @@ class AgentSession:
         return RunStream(self, prompt, buffer, scope)
 
     def _scope_for(
-        self, output_type: Any, output_retries: int, deps: Any, hooks: Sequence[Hooks]
+        self,
+        output_type: Any = None,
+        output_retries: int = 2,
+        deps: Any = None,
+        hooks: Sequence[Hooks] = (),
     ) -> RunScope:
+        """The per-run state of the agent API (session defaults when nothing is given)."""
         output = None if output_type is None else OutputSpec(output_type, retries=output_retries)
         deps = self.deps if deps is None else deps
         return RunScope(self, output=output, deps=deps, hooks=(*self.hooks, *hooks))
@@ -389,7 +394,7 @@ class AgentSession:
         self._run_started = True
         start_index = len(self.log)
         # agent API hook point: the run's scope (typed output, deps, hooks, tracing)
-        self._scope = scope = scope or self._scope_for(None, 2, None, ())
+        self._scope = scope = scope or self._scope_for()
         emit = scope.observe(emit)
         error: BaseException | None = None
         try:
@@ -446,7 +451,7 @@ class AgentSession:
         sent0, recv0 = stats.bytes_sent, stats.bytes_received
         delays = backoff(self.retry_policy)
         attempt = 0
-        scope = self._scope or self._scope_for(None, 2, None, ())
+        scope = self._scope or self._scope_for()
         while True:
             attempt += 1
             if self.budget is not None:
@@ -611,7 +616,7 @@ class AgentSession:
         if done is not None:
             return done
         tool = self._tools.get(call.name)
-        scope = self._scope or self._scope_for(None, 2, None, ())
+        scope = self._scope or self._scope_for()
         vetoed = await scope.gate(call)  # agent API hook point: before_tool_call hooks
         if vetoed is not None:
             result = vetoed
