@@ -68,6 +68,10 @@ def _make_strict(node: Any) -> None:
     if not isinstance(node, dict):
         return
     node.pop("title", None)
+    if "oneOf" in node:
+        # strict mode takes anyOf only; a discriminated union's members exclude each other anyway
+        node["anyOf"] = node.pop("oneOf")
+        node.pop("discriminator", None)
     if "$ref" in node and len(node) > 1:
         # strict mode rejects siblings of $ref (pydantic puts descriptions/defaults there)
         for key in [k for k in node if k != "$ref"]:
@@ -88,7 +92,7 @@ def _make_strict(node: Any) -> None:
         if isinstance(sub, dict):
             for child in sub.values():
                 _make_strict(child)
-    for key in ("items", "anyOf", "allOf", "oneOf", "prefixItems"):
+    for key in ("items", "anyOf", "allOf", "prefixItems"):
         if key in node:
             _make_strict(node[key])
 

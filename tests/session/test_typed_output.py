@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from responses_fast import AgentSession, OutputValidationError, SyncAgentSession
 from responses_fast.protocol.items import Message, item_text
@@ -175,3 +175,27 @@ async def test_stream_reports_the_correction_and_the_validated_output() -> None:
     roles = [getattr(i, "role", None) for i in added]
     assert roles == ["assistant", "user", "assistant"]  # the correction is an event too
     assert "not valid JSON" in item_text(added[1])
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    lives: int
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    good: bool
+
+
+class Pet(BaseModel):
+    pet: Annotated[Cat | Dog, Field(discriminator="kind")]
+
+
+def test_discriminated_unions_become_strict_any_of() -> None:
+    spec = OutputSpec(Pet)
+    assert spec.strict
+    pet = spec.schema["properties"]["pet"]
+    assert "oneOf" not in pet and "discriminator" not in pet
+    assert [m["$ref"] for m in pet["anyOf"]] == ["#/$defs/Cat", "#/$defs/Dog"]
+    assert spec.check('{"pet": {"kind": "dog", "good": true}}') is None
+    assert spec.value == Pet(pet=Dog(kind="dog", good=True))
