@@ -17,8 +17,10 @@ hooks, tracing (its spans become children of the tool call's span) and the run's
 
 Connections: the sub-session opens its own connection of the parent's transport kind. The
 ``transport_factory`` parameter of :meth:`Agent.as_tool` is the seam to share the parent's
-WebSocket instead, once the client has lanes (``ResponsesSocket.lane()``): it receives the
-parent session and returns a Transport (or a transport kind name).
+WebSocket instead, once the client has lanes (``ResponsesSocket.lane()``): it receives the tool
+call's ``RunContext`` (``ctx.session`` is the parent, ``ctx.call_id`` names a lane uniquely) and
+returns a Transport (or a transport kind name). The sub-session closes that transport when it
+ends.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ from .tracing import parent_span_of_call
 
 __all__ = ["Agent", "TransportFactory"]
 
-#: Builds the transport of a sub-agent's session from the parent session.
-TransportFactory = Callable[[AgentSession], "Transport | str"]
+#: Builds the transport of a sub-agent's session from the tool call's context (``ctx.session``
+#: is the parent session).
+TransportFactory = Callable[[RunContext[Any]], "Transport | str"]
 
 #: The type of the agent's ``output_type`` (``Agent[Headline]``; Any when not given).
 OutputT = TypeVar("OutputT", default=Any)
@@ -137,8 +140,9 @@ class Agent(Generic[OutputT]):
         """This agent as a tool another session can call: one ``input`` string in, the agent's
         final answer out.
 
-        ``transport_factory(parent_session)`` builds the sub-session's transport; by default it
-        opens a new connection of the parent's kind (docs/agents.md).
+        ``transport_factory(ctx)`` builds the sub-session's transport from the call's
+        ``RunContext``; by default it opens a new connection of the parent's kind
+        (docs/agents.md).
         """
         agent = self
 
@@ -147,7 +151,7 @@ class Agent(Generic[OutputT]):
             options = _inherited(parent)
             options.update(agent.session_options)
             if transport_factory is not None:
-                options["transport"] = transport_factory(parent)
+                options["transport"] = transport_factory(ctx)
             scope = parent._scope
             hooks = scope.hooks.hooks[len(parent.hooks) :] if scope is not None else ()
             async with agent.session(**options) as sub:

@@ -113,8 +113,8 @@ async def test_an_agent_runs_on_its_own_and_the_transport_seam_is_used() -> None
 
         chosen: list[str] = []
 
-        def over_http(parent: AgentSession) -> str:
-            chosen.append(parent.transport.name)
+        def over_http(ctx: RunContext[Any]) -> str:
+            chosen.append(f"{ctx.tool_name} {ctx.session.transport.name}")
             return "http"
 
         meeting = Rendezvous(2)
@@ -135,7 +135,7 @@ async def test_an_agent_runs_on_its_own_and_the_transport_seam_is_used() -> None
             ]
             assert tools[0]["parameters"]["required"] == ["input"]
             await lead.run("Go.")
-    assert chosen == ["websocket", "websocket"]
+    assert sorted(chosen) == ["researcher websocket", "writer websocket"]
     assert writer.as_tool("scribe").name == "scribe"
     subs = [r for r in server.requests[before:] if r.model != "scripted"]
     assert subs and {r.endpoint for r in subs} == {"http"}
