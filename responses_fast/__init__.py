@@ -19,10 +19,15 @@ from .errors import (
     UsageError,
 )
 from .session import (
+    Agent,
     AgentSession,
     ContextTrimmed,
     Event,
+    Hooks,
     ItemAdded,
+    ModelCallInfo,
+    ModelResponseInfo,
+    OutputValidationError,
     Reconnected,
     RunFinished,
     RunResult,
@@ -31,18 +36,21 @@ from .session import (
     TextDelta,
     ToolCallFinished,
     ToolCallFlagged,
+    ToolCallInfo,
     ToolCallStarted,
     TurnFinished,
     TurnMetrics,
     TurnStarted,
     Usage,
+    Veto,
 )
-from .tools import Tool, ToolResult, tool
+from .tools import RunContext, Tool, ToolResult, tool
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIError",
+    "Agent",
     "AgentSession",
     "AuthenticationError",
     "BadRequestError",
@@ -51,12 +59,17 @@ __all__ = [
     "ConnectionLost",
     "ContextTrimmed",
     "Event",
+    "Hooks",
     "ItemAdded",
+    "ModelCallInfo",
+    "ModelResponseInfo",
+    "OutputValidationError",
     "RateLimitError",
     "Reconnected",
     "ResponsesFastError",
     "RetriesExhausted",
     "RetryPolicy",
+    "RunContext",
     "RunFinished",
     "RunResult",
     "ServerError",
@@ -67,6 +80,7 @@ __all__ = [
     "Tool",
     "ToolCallFinished",
     "ToolCallFlagged",
+    "ToolCallInfo",
     "ToolCallStarted",
     "ToolResult",
     "TransportError",
@@ -75,5 +89,6 @@ __all__ = [
     "TurnStarted",
     "Usage",
     "UsageError",
+    "Veto",
     "tool",
 ]
