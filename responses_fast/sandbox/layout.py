@@ -1,0 +1,137 @@
+"""What a sandboxed command may write and what it must not see: shared by every backend.
+
+The backends differ in how they enforce it (mounts, Landlock rules, a Seatbelt profile); the
+layout itself, computed once per command from the workspace, the mode and the homes, is here.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "SECRET_HOME_PATHS",
+    "Layout",
+    "SandboxMode",
+    "build_layout",
+    "secret_locations",
+]
+
+SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
+SANDBOX_MODES: tuple[SandboxMode, ...] = ("read-only", "workspace-write", "danger-full-access")
+
+#: Locations under a home folder that hold credentials (globs relative to the home).
+SECRET_HOME_PATHS: tuple[str, ...] = (
+    ".ssh",
+    ".gnupg",
+    ".aws",
+    ".azure",
+    ".config/gcloud",
+    ".config/gh",
+    ".config/hub",
+    ".config/op",
+    ".config/doctl",
+    ".netrc",
+    ".docker",
+    ".kube",
+    ".codex",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".vault-token",
+    ".my.cnf",
+    ".pgpass",
+    ".npmrc",
+    ".yarnrc",
+    ".pypirc",
+    ".git-credentials",
+    ".config/git/credentials",
+    ".gem/credentials",
+    ".terraform.d/credentials.tfrc.json",
+    ".local/share/keyrings",
+    ".password-store",
+    ".bash_history",
+    ".zsh_history",
+    ".python_history",
+    ".psql_history",
+    ".mysql_history",
+)
+
+# Device files every command may write (bash, compilers and test runners open them).
+WRITABLE_DEVICES: tuple[str, ...] = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty")
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The filesystem rules for one command."""
+
+    workspace: Path
+    writable: tuple[Path, ...]  # writable roots (workspace in workspace-write, plus extra roots)
+    read_only: tuple[Path, ...]  # protected paths under writable roots (.git unless allowed)
+    hidden_dirs: tuple[Path, ...]  # secret folders to hide (tmpfs / deny read)
+    hidden_files: tuple[Path, ...]  # secret files to hide (/dev/null / deny read)
+
+
+def secret_locations(homes: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(folders, files) holding credentials that exist under ``homes`` (symlinks resolved too)."""
+    dirs: dict[Path, None] = {}
+    files: dict[Path, None] = {}
+    for home in homes:
+        for rel in SECRET_HOME_PATHS:
+            for match in glob.glob(os.path.join(glob.escape(str(home)), rel) + "*"):
+                if not _same_or_child(Path(match), home / rel):
+                    continue
+                for p in {Path(match), Path(os.path.realpath(match))}:
+                    if p.is_dir():
+                        dirs[p] = None
+                    elif p.exists():
+                        files[p] = None
+    return list(dirs), list(files)
+
+
+def _same_or_child(p: Path, base: Path) -> bool:
+    # ".ssh*" would also catch ".sshrc-like" names: keep only the path itself and
+    # ".cargo/credentials*"-style suffixes of file names.
+    return p == base or (p.parent == base.parent and p.name.startswith(base.name + "."))
+
+
+def _protected(root: Path) -> list[Path]:
+    """Paths under a writable root that stay read-only: ``.git`` (a folder or a worktree's
+    ``gitdir:`` file) and what it points to when that lies under the root too."""
+    out: list[Path] = []
+    git = root / ".git"
+    if git.is_symlink() or git.exists():
+        out.append(git)
+    if git.is_file() and not git.is_symlink():
+        try:
+            first = git.read_text(errors="replace").splitlines()[0]
+        except (OSError, IndexError):
+            first = ""
+        if first.startswith("gitdir:"):
+            target = Path(first[7:].strip())
+            target = (root / target) if not target.is_absolute() else target
+            out.append(Path(os.path.realpath(target)))
+    return out
+
+
+def build_layout(
+    workspace: Path,
+    mode: SandboxMode,
+    *,
+    homes: list[Path],
+    extra_writable: tuple[Path, ...] = (),
+    git_writable: bool = False,
+) -> Layout:
+    ws = Path(os.path.realpath(workspace))
+    writable: list[Path] = []
+    if mode == "workspace-write":
+        writable.append(ws)
+        writable.extend(Path(os.path.realpath(p)) for p in extra_writable)
+    protected: list[Path] = []
+    if not git_writable:
+        for root in writable:
+            protected.extend(_protected(root))
+    dirs, files = secret_locations(homes)
+    return Layout(ws, tuple(writable), tuple(protected), tuple(dirs), tuple(files))
