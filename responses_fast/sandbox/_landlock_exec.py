@@ -78,6 +78,11 @@ def abi_version() -> int:
     return max(v, 0)
 
 
+# Never granted, only handled: a device node made in the workspace (say the host's disk) would
+# let a root command write the device through a path Landlock allows.
+_DEVICE_RIGHTS = FS_MAKE_CHAR | FS_MAKE_BLOCK
+
+
 def _write_rights(abi: int) -> int:
     rights = (
         FS_WRITE_FILE
@@ -96,6 +101,27 @@ def _write_rights(abi: int) -> int:
     if abi >= 3:
         rights |= FS_TRUNCATE
     return rights
+
+
+_PR_CAPBSET_DROP = 24
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+
+def _drop_capabilities(libc: ctypes.CDLL) -> None:
+    """Empty the capability bounding set, so that even root runs the command without
+    capabilities: Landlock confines paths, not ``mknod``, ``init_module`` or raw sockets."""
+    if os.geteuid() != 0:
+        return  # an unprivileged caller has no capabilities to carry across exec
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            last = int(f.read())
+    except (OSError, ValueError):
+        last = 63
+    for cap in range(last + 1):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != 22:
+            raise OSError(ctypes.get_errno(), f"cannot drop capability {cap}")
+    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 
 
 def restrict(rw_dirs: list[str], rw_files: list[str], *, network: bool) -> int:
@@ -119,7 +145,7 @@ def restrict(rw_dirs: list[str], rw_files: list[str], *, network: bool) -> int:
     if fd < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for path, rights in [(d, handled) for d in rw_dirs] + [
+        for path, rights in [(d, handled & ~_DEVICE_RIGHTS) for d in rw_dirs] + [
             (f, _FILE_RIGHTS & handled) for f in rw_files
         ]:
             try:
@@ -135,6 +161,7 @@ def restrict(rw_dirs: list[str], rw_files: list[str], *, network: bool) -> int:
                     raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
             finally:
                 os.close(pfd)
+        _drop_capabilities(libc)
         if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         if libc.syscall(_SYS_RESTRICT_SELF, fd, 0) < 0:

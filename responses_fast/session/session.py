@@ -40,6 +40,7 @@ from ..errors import (
 )
 from ..protocol.items import FunctionCall, FunctionCallOutput, Message, item_text, user_message
 from ..safety import Policy, redact
+from ..safety.environment import value_redactor
 from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
 from ..transports.factory import make_transport
@@ -550,7 +551,8 @@ def _final_text(items: Sequence[BaseModel]) -> str:
 
 
 def _redact_text(text: str) -> str:
-    return redact(text).text
+    # By value first (the parent's secret variables, raw or encoded), then by shape.
+    return redact(value_redactor(os.environ).redact(text)).text
 
 
 def _estimate_tokens(entry: LoggedItem) -> int:
