@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,7 @@ class Sandbox:
         self.network = bool(network)
         self.git_writable = git_writable
         self.writable_roots = tuple(Path(p) for p in writable_roots)
+        self._tmp_pool: list[str] = []
         self.backend = (
             BackendInfo("none", "danger-full-access: no sandbox by request")
             if mode == "danger-full-access"
@@ -201,7 +203,7 @@ class Sandbox:
                 },
             )
             return
-        tmp = tempfile.mkdtemp(prefix="rf-sandbox-")
+        tmp = self._take_tmp()
         try:
             env = {**env, "TMPDIR": tmp, "TMP": tmp, "TEMP": tmp}
             if name == "landlock":
@@ -217,4 +219,26 @@ class Sandbox:
                 profile = seatbelt_profile(layout, network=self.network, private_tmp=Path(tmp))
                 yield seatbelt_argv(profile, argv), env
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self._give_tmp(tmp)
+
+    def _take_tmp(self) -> str:
+        """A private, empty temporary folder for one command (Landlock, Seatbelt): reused from
+        a pool, because creating and removing a folder costs milliseconds on some disks."""
+        try:
+            return self._tmp_pool.pop()
+        except IndexError:
+            tmp = tempfile.mkdtemp(prefix="rf-sandbox-")
+            weakref.finalize(self, shutil.rmtree, tmp, True)
+            return tmp
+
+    def _give_tmp(self, tmp: str) -> None:
+        try:
+            with os.scandir(tmp) as it:
+                for entry in it:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+        except OSError:
+            return  # not reusable: leave it to the finalizer
+        self._tmp_pool.append(tmp)

@@ -6,8 +6,8 @@ layout itself, computed once per command from the workspace, the mode and the ho
 
 from __future__ import annotations
 
-import glob
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -75,26 +75,28 @@ class Layout:
 
 
 def secret_locations(homes: list[Path]) -> tuple[list[Path], list[Path]]:
-    """(folders, files) holding credentials that exist under ``homes`` (symlinks resolved too)."""
+    """(folders, files) holding credentials that exist under ``homes`` (symlinks resolved too).
+
+    One ``lstat`` per candidate: this runs before every command.
+    """
     dirs: dict[Path, None] = {}
     files: dict[Path, None] = {}
-    for home in homes:
+    for home in dict.fromkeys(homes):
         for rel in SECRET_HOME_PATHS:
-            for match in glob.glob(os.path.join(glob.escape(str(home)), rel) + "*"):
-                if not _same_or_child(Path(match), home / rel):
-                    continue
-                for p in {Path(match), Path(os.path.realpath(match))}:
-                    if p.is_dir():
-                        dirs[p] = None
-                    elif p.exists():
-                        files[p] = None
+            p = home / rel
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            candidates = [p]
+            if stat.S_ISLNK(st.st_mode):
+                candidates.append(Path(os.path.realpath(p)))
+            for c in candidates:
+                if c.is_dir():
+                    dirs[c] = None
+                elif c.exists():
+                    files[c] = None
     return list(dirs), list(files)
-
-
-def _same_or_child(p: Path, base: Path) -> bool:
-    # ".ssh*" would also catch ".sshrc-like" names: keep only the path itself and
-    # ".cargo/credentials*"-style suffixes of file names.
-    return p == base or (p.parent == base.parent and p.name.startswith(base.name + "."))
 
 
 def _protected(root: Path) -> list[Path]:
