@@ -5,8 +5,8 @@ The order of the mounts matters (later ones win), as in Codex's ``linux-sandbox/
 1. ``--ro-bind / /``: everything read-only;
 2. ``--dev /dev``, ``--proc /proc``: a minimal ``/dev`` and a ``/proc`` of the new PID namespace;
 3. ``--tmpfs /tmp``: a private, empty ``/tmp`` (gone when the command ends);
-4. ``--bind ROOT ROOT`` for each writable root (the workspace), after ``/tmp`` so a workspace
-   under ``/tmp`` stays visible;
+4. ``--bind ROOT ROOT`` for each writable root (the workspace; ``--ro-bind`` in read-only
+   mode), after ``/tmp`` so a workspace under ``/tmp`` stays visible;
 5. ``--ro-bind`` over protected paths (``.git``); a symlinked ``.git`` gets ``/dev/null``;
 6. secret folders get an empty ``--tmpfs``, secret files ``/dev/null``.
 
@@ -50,6 +50,9 @@ def bwrap_argv(
     if not network:
         args.append("--unshare-net")
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    if layout.workspace not in layout.writable:
+        # Read-only mode: still visible when it lives under /tmp (hidden by the tmpfs above).
+        args += ["--ro-bind", str(layout.workspace), str(layout.workspace)]
     for root in layout.writable:
         args += ["--bind", str(root), str(root)]
     for p in layout.read_only:

@@ -130,3 +130,12 @@ async def test_none_backend_runs_unconfined_but_scrubbed(
     tool = shell(tmp_path, sandbox=Sandbox(tmp_path, backend="none"))
     out = await call(tool, "env")
     assert "OPENAI_API_KEY" not in out
+
+
+async def test_read_only_workspace_under_tmp_stays_visible(tmp_path: Path, backend: str) -> None:
+    # bwrap puts a fresh tmpfs on /tmp: a workspace living there must be bound back, read-only.
+    (tmp_path / "data.txt").write_text("visible\n")
+    box = Sandbox(tmp_path, mode="read-only", backend=backend)
+    out = await call(shell(tmp_path, sandbox=box), "cat data.txt; echo x > data.txt")
+    assert "visible" in out
+    assert (tmp_path / "data.txt").read_text() == "visible\n"

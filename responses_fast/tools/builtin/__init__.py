@@ -40,6 +40,7 @@ __all__ = [
     "apply_patch",
     "coding_tools",
     "parse_patch",
+    "policy_for_sandbox",
     "run_shell",
     "shell_tool_sandbox",
 ]
@@ -50,11 +51,13 @@ DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024
 _SANDBOXES: weakref.WeakKeyDictionary[Tool, Sandbox] = weakref.WeakKeyDictionary()
 
 
-def _policy(root: Path, network: bool, sandboxed: bool) -> Policy:
-    # ``sandboxed`` is added to Policy on the policy branch; pass it when it exists, so that
-    # without a sandbox everything not read-only asks.
+def policy_for_sandbox(sandbox: Sandbox) -> Policy:
+    """The default policy for commands run in ``sandbox``: its workspace, its network rule, and
+    ``sandboxed=False`` when the OS does not confine them (then everything not read-only asks)."""
+    root, network = sandbox.workspace, sandbox.network
+    # ``sandboxed`` is a newer Policy keyword: pass it where this Policy has it.
     if "sandboxed" in inspect.signature(Policy).parameters:
-        return Policy(root, network=network, sandboxed=sandboxed)  # type: ignore[call-arg,unused-ignore]
+        return Policy(root, network=network, sandboxed=sandbox.sandboxed)  # type: ignore[call-arg,unused-ignore]
     return Policy(root, network=network)
 
 
@@ -88,7 +91,7 @@ def coding_tools(
         raise ValueError(f"workspace {os.fspath(workspace)!r} is not a folder")
     ws = Workspace(root)
     box = sandbox if isinstance(sandbox, Sandbox) else Sandbox(root, mode=sandbox, network=network)
-    guard = policy if policy is not None else _policy(root, box.network, box.sandboxed)
+    guard = policy if policy is not None else policy_for_sandbox(box)
     env_policy = environment if environment is not None else EnvironmentPolicy()
     out_limit = max(256, int(max_output_bytes))
 
