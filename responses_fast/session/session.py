@@ -41,6 +41,8 @@ from ..errors import (
 from ..protocol.items import FunctionCall, FunctionCallOutput, Message, item_text, user_message
 from ..safety import Policy, redact
 from ..safety.environment import value_redactor
+from ..sandbox import Sandbox
+from ..tools.builtin import shell_tool_sandbox
 from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
 from ..transports.factory import make_transport
@@ -262,6 +264,12 @@ class AgentSession:
     def items(self) -> list[BaseModel]:
         """The whole conversation so far (a copy)."""
         return self.log.items()
+
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The OS sandbox the built-in shell tool runs commands in (``coding_tools``), if the
+        session has that tool: ``session.sandbox.describe()`` says backend, mode and network."""
+        return shell_tool_sandbox(list(self._tools.values()))
 
     async def run(self, prompt: Prompt) -> RunResult:
         """Run the agent loop on ``prompt`` until the model answers without calling a tool."""

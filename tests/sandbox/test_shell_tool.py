@@ -139,3 +139,13 @@ async def test_read_only_workspace_under_tmp_stays_visible(tmp_path: Path, backe
     out = await call(shell(tmp_path, sandbox=box), "cat data.txt; echo x > data.txt")
     assert "visible" in out
     assert (tmp_path / "data.txt").read_text() == "visible\n"
+
+
+def test_session_exposes_the_sandbox(tmp_path: Path) -> None:
+    from responses_fast import AgentSession
+
+    tools = coding_tools(tmp_path, sandbox="read-only")
+    session = AgentSession("scripted", tools=tools, base_url="http://127.0.0.1:9/v1", api_key="x")
+    assert session.sandbox is shell_tool_sandbox(tools)
+    assert session.sandbox is not None and session.sandbox.mode == "read-only"
+    assert AgentSession("scripted", base_url="http://127.0.0.1:9/v1", api_key="x").sandbox is None
