@@ -216,7 +216,8 @@ class Sandbox:
                     launcher.append("--no-net")
                 yield [*launcher, "--", *argv], env
             else:
-                profile = seatbelt_profile(layout, network=self.network, private_tmp=Path(tmp))
+                real_tmp = Path(os.path.realpath(tmp))  # Seatbelt sees /private/var/..., not /var
+                profile = seatbelt_profile(layout, network=self.network, private_tmp=real_tmp)
                 yield seatbelt_argv(profile, argv), env
         finally:
             self._give_tmp(tmp)
