@@ -18,6 +18,7 @@ from .events import (
 )
 from .metrics import TurnMetrics
 from .session import AgentSession, RunStream
+from .store import SavedSession, SessionSnapshot, SessionStore
 
 __all__ = [
     "AgentSession",
@@ -28,6 +29,9 @@ __all__ = [
     "RunFinished",
     "RunResult",
     "RunStream",
+    "SavedSession",
+    "SessionSnapshot",
+    "SessionStore",
     "SyncAgentSession",
     "TextDelta",
     "ToolCallFinished",

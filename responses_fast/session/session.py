@@ -12,6 +12,7 @@ the same run as events. Failures of a turn are retried here, and only here (``tr
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -38,7 +39,14 @@ from ..errors import (
     TransportError,
     UsageError,
 )
-from ..protocol.items import FunctionCall, FunctionCallOutput, Message, item_text, user_message
+from ..protocol.items import (
+    FunctionCall,
+    FunctionCallOutput,
+    Message,
+    item_adapter,
+    item_text,
+    user_message,
+)
 from ..safety import Policy, redact
 from ..safety.environment import value_redactor
 from ..sandbox import Sandbox
@@ -59,6 +67,7 @@ from .events import (
 )
 from .log import ItemLog
 from .metrics import TurnClock, TurnMetrics
+from .store import SavedSession
 from .turn import Emit, TurnOutcome, no_emit, parse_arguments, run_turn
 
 __all__ = ["AgentSession", "RunStream"]
@@ -120,6 +129,8 @@ class AgentSession:
         settings: extra request fields passed through (``reasoning``, ``max_output_tokens``, ...).
         ssl_context: verifies ``https``/``wss`` servers on every transport (e.g. a private CA);
             None uses the system CAs. Ignored when ``transport`` is a Transport instance.
+        persist: a saved conversation (``SessionStore(path).session(id)``): loaded when the
+            session starts, saved after every turn (docs/durable-sessions.md).
     """
 
     def __init__(
@@ -145,6 +156,7 @@ class AgentSession:
         prompt_cache_key: str | None = None,
         settings: Mapping[str, Any] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        persist: SavedSession | None = None,
     ) -> None:
         self.model = model
         self._tools = {t.name: t for t in tools}
@@ -187,6 +199,7 @@ class AgentSession:
         self._closed = False
         self._stack: AsyncExitStack | None = None
         self._tg: anyio.abc.TaskGroup | None = None
+        self._persist = persist
 
     def __repr__(self) -> str:
         return (
@@ -212,6 +225,8 @@ class AgentSession:
     async def __aenter__(self) -> Self:
         if self._closed:
             raise UsageError("this session is closed")
+        if self._persist is not None:
+            await self._restore(self._persist)
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
@@ -275,6 +290,13 @@ class AgentSession:
         """Run the agent loop on ``prompt`` until the model answers without calling a tool."""
         return await self._run(prompt, no_emit)
 
+    async def resume(self) -> RunResult:
+        """Go on from the conversation as it is, with no new prompt (e.g. a run that a crash
+        interrupted, resumed from a saved session): the model answers the last tool outputs."""
+        if not len(self.log):
+            raise UsageError("nothing to resume: the conversation is empty")
+        return await self._run([], no_emit)
+
     def stream(self, prompt: Prompt, *, buffer: int = 1024) -> RunStream:
         """The same run as ``run()``, as an async iterator of events.
 
@@ -312,6 +334,7 @@ class AgentSession:
                 usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
                 self.usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
                 await emit(TurnFinished(turn_no, metrics))
+                await self._save()
                 if not outcome.calls:
                     status = outcome.status
                     break
@@ -329,6 +352,8 @@ class AgentSession:
             return result
         except BaseException:
             self._close_dangling_calls()
+            with anyio.CancelScope(shield=True):
+                await self._save()
             raise
         finally:
             self._running = False
@@ -387,6 +412,41 @@ class AgentSession:
                 attempts=attempt,
             )
             return outcome, metrics
+
+    # -- durable sessions (session/store.py) ---------------------------------------------------
+
+    async def _restore(self, saved: SavedSession) -> None:
+        snapshot = await anyio.to_thread.run_sync(saved.load)
+        if snapshot is None or len(self.log):
+            return
+        for raw in snapshot.items:
+            self.log.append(item_adapter.validate_json(raw))
+        self.log.set_head(snapshot.head_response_id, snapshot.head_index)
+        u = snapshot.usage
+        self.usage.add(
+            u.get("input_tokens", 0), u.get("output_tokens", 0), u.get("cached_tokens", 0)
+        )
+        log.info("resumed saved session %r: %d items", saved.session_id, len(snapshot.items))
+
+    async def _save(self) -> None:
+        saved = self._persist
+        if saved is None:
+            return
+        u = self.usage
+        await anyio.to_thread.run_sync(
+            functools.partial(
+                saved.save,
+                list(self.log.entries),
+                model=self.model,
+                head_response_id=self.log.head_response_id,
+                head_index=self.log.head_index,
+                usage={
+                    "input_tokens": u.input_tokens,
+                    "output_tokens": u.output_tokens,
+                    "cached_tokens": u.cached_tokens,
+                },
+            )
+        )
 
     # -- context budget ------------------------------------------------------------------------
 

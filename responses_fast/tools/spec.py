@@ -134,6 +134,8 @@ class Tool:
             raise
         except Exception as exc:
             return ToolResult(f"error: {_one_line(exc)}", is_error=True)
+        if isinstance(value, ToolResult):  # a handler that reports its own errors (MCP tools)
+            return value
         return ToolResult(_to_text(value))
 
 

@@ -20,6 +20,8 @@ EXPECTED = {
     "custom_tools.py": "12 apples",
     "streaming_events.py": "done (completed)",
     "cerebras_example.py": "9 words",
+    "durable_session.py": "resumed with 4 saved items",
+    "mcp_tools.py": "the MCP tool answered: Lyon: sunny, 21 C",
 }
 
 
