@@ -112,7 +112,7 @@ def coding_tools(
             raise PermissionError(f"refused by policy (rule {decision.rule}): {decision.reason}")
         t = shell_timeout if timeout is None or timeout <= 0 else min(timeout, shell_timeout)
         env = env_policy.apply(os.environ)
-        env.setdefault("PWD", str(box.workspace))
+        env["PWD"] = str(box.workspace)
         result = await run_shell(
             command, box.workspace, time_limit=t, max_output_bytes=out_limit, env=env, sandbox=box
         )
