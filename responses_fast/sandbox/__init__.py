@@ -8,7 +8,7 @@ See docs/safety.md, "Threat model" and "Sandbox".
 """
 
 from .core import BackendInfo, BackendName, Sandbox, SandboxUnavailableError, detect_backend
-from .layout import SANDBOX_MODES, SECRET_HOME_PATHS, SandboxMode
+from .layout import SANDBOX_MODES, SECRET_HOME_PATHS, Layout, SandboxMode, build_layout
 from .seatbelt import seatbelt_profile
 
 __all__ = [
@@ -16,9 +16,11 @@ __all__ = [
     "SECRET_HOME_PATHS",
     "BackendInfo",
     "BackendName",
+    "Layout",
     "Sandbox",
     "SandboxMode",
     "SandboxUnavailableError",
+    "build_layout",
     "detect_backend",
     "seatbelt_profile",
 ]
