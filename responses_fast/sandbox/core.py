@@ -172,9 +172,13 @@ class Sandbox:
 
     @contextlib.contextmanager
     def wrap(
-        self, argv: Sequence[str], env: dict[str, str]
+        self,
+        argv: Sequence[str],
+        env: dict[str, str],
+        cwd: str | os.PathLike[str] | None = None,
     ) -> Iterator[tuple[list[str], dict[str, str]]]:
-        """Yield (argv, env) that run ``argv`` confined, in the workspace; clean up afterwards."""
+        """Yield (argv, env) that run ``argv`` confined, in ``cwd`` (default: the workspace);
+        clean up afterwards. Start the result with ``cwd`` as the working folder too."""
         argv = list(argv)
         if not argv:
             raise ValueError("empty command")
@@ -195,8 +199,9 @@ class Sandbox:
         if name == "bwrap":
             binary = bwrap_binary()
             assert binary is not None
+            inner = Path(os.path.realpath(cwd)) if cwd is not None else self.workspace
             yield (
-                bwrap_argv(binary, layout, argv, network=self.network, cwd=self.workspace),
+                bwrap_argv(binary, layout, argv, network=self.network, cwd=inner),
                 {
                     **env,
                     "TMPDIR": "/tmp",

@@ -149,3 +149,17 @@ def test_session_exposes_the_sandbox(tmp_path: Path) -> None:
     assert session.sandbox is shell_tool_sandbox(tools)
     assert session.sandbox is not None and session.sandbox.mode == "read-only"
     assert AgentSession("scripted", base_url="http://127.0.0.1:9/v1", api_key="x").sandbox is None
+
+
+async def test_run_shell_cwd_inside_the_workspace(tmp_path: Path, backend: str) -> None:
+    from responses_fast.tools.builtin import run_shell
+
+    (tmp_path / "sub").mkdir()
+    box = Sandbox(tmp_path, backend=backend)
+    env = {"PATH": "/usr/bin:/bin"}
+    r = await run_shell(
+        "pwd; echo x > made", tmp_path / "sub", time_limit=5, max_output_bytes=1000, env=env,
+        sandbox=box,
+    )  # fmt: skip
+    assert r.output.strip().endswith("/sub")
+    assert (tmp_path / "sub" / "made").exists()

@@ -175,7 +175,7 @@ async def run_shell(
     argv = command_argv(command)
     if sandbox is None:
         return await _run(argv, cwd, time_limit, max_output_bytes, env)
-    with sandbox.wrap(argv, dict(os.environ) if env is None else env) as (argv2, env2):
+    with sandbox.wrap(argv, dict(os.environ) if env is None else env, cwd) as (argv2, env2):
         return await _run(argv2, cwd, time_limit, max_output_bytes, env2)
 
 
