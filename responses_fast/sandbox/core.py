@@ -124,6 +124,9 @@ class Sandbox:
         backend: ``auto`` (probe once per process) or an explicit backend name.
         git_writable: let commands write the workspace's ``.git`` (commits, branches).
         writable_roots: more folders commands may write (workspace-write mode).
+        hide: more files, folders or unix sockets commands must not see (bwrap, Seatbelt);
+            the agent's ``$SSH_AUTH_SOCK``, ``/run/user/<uid>`` and the container engines'
+            sockets are hidden anyway.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class Sandbox:
         backend: str = "auto",
         git_writable: bool = False,
         writable_roots: Sequence[str | os.PathLike[str]] = (),
+        hide: Sequence[str | os.PathLike[str]] = (),
     ) -> None:
         if mode not in SANDBOX_MODES:
             raise ValueError(f"unknown sandbox mode {mode!r}; expected one of {SANDBOX_MODES}")
@@ -145,6 +149,7 @@ class Sandbox:
         self.network = bool(network)
         self.git_writable = git_writable
         self.writable_roots = tuple(Path(p) for p in writable_roots)
+        self.hide = tuple(Path(p) for p in hide)
         self._tmp_pool: list[str] = []
         self.backend = (
             BackendInfo("none", "danger-full-access: no sandbox by request")
@@ -189,10 +194,17 @@ class Sandbox:
         homes = [Path(os.path.expanduser("~"))]
         if env.get("HOME"):
             homes.append(Path(env["HOME"]))
+        hide = list(self.hide)
+        for sock in (os.environ.get("SSH_AUTH_SOCK"), env.get("SSH_AUTH_SOCK")):
+            if sock:
+                hide.append(Path(sock))
+        if hasattr(os, "getuid"):
+            hide.append(Path(f"/run/user/{os.getuid()}"))
         layout = build_layout(
             self.workspace,
             self.mode,
             homes=homes,
+            hide=tuple(hide),
             extra_writable=self.writable_roots,
             git_writable=self.git_writable,
         )

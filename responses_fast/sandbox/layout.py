@@ -59,6 +59,21 @@ SECRET_HOME_PATHS: tuple[str, ...] = (
     ".mysql_history",
 )
 
+#: Sockets that hand out power over the host: a read-only mount does not stop ``connect()`` on a
+#: unix socket by path (checked here), so bwrap and Seatbelt mount ``/dev/null`` over them.
+#: ``/run/user/<uid>`` (user D-Bus, docker/podman, keyring and agent sockets) is hidden whole,
+#: and so is the agent's own ``$SSH_AUTH_SOCK``.
+HOST_SOCKETS: tuple[str, ...] = (
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/run/podman/podman.sock",
+    "/run/crio/crio.sock",
+    "/var/run/libvirt/libvirt-sock",
+    "/run/snapd.socket",
+    "/run/dbus/system_bus_socket",
+)
+
 # Device files every command may write (bash, compilers and test runners open them).
 WRITABLE_DEVICES: tuple[str, ...] = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty")
 
@@ -125,7 +140,10 @@ def build_layout(
     homes: list[Path],
     extra_writable: tuple[Path, ...] = (),
     git_writable: bool = False,
+    hide: tuple[Path, ...] = (),
 ) -> Layout:
+    """The layout for one command. ``hide``: more files, folders or sockets to make invisible
+    (the agent's ``$SSH_AUTH_SOCK`` and ``/run/user/<uid>`` are added by the caller)."""
     ws = Path(os.path.realpath(workspace))
     writable: list[Path] = []
     if mode == "workspace-write":
@@ -136,4 +154,10 @@ def build_layout(
         for root in writable:
             protected.extend(_protected(root))
     dirs, files = secret_locations(homes)
+    for p in (*map(Path, HOST_SOCKETS), *hide):
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        (dirs if stat.S_ISDIR(st.st_mode) else files).append(Path(os.path.realpath(p)))
     return Layout(ws, tuple(writable), tuple(protected), tuple(dirs), tuple(files))

@@ -8,6 +8,7 @@ process and this test process are alive, and the secrets did not reach the outpu
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import anyio
@@ -232,3 +233,51 @@ async def test_detached_process_dies_with_bwrap(world: World) -> None:
     marker = f"0.000{os.getpid()}9"
     await run(world, backend, f"setsid sleep 300 {marker} & disown; echo started", 0)
     assert await wait_gone(marker)  # the PID namespace died with the command
+
+
+def unix_listener(path: Path) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    s.listen(8)
+    s.setblocking(False)
+    return s
+
+
+def pending(s: socket.socket) -> int:
+    n = 0
+    while True:
+        try:
+            conn, _ = s.accept()
+        except BlockingIOError:
+            return n
+        n += 1
+        conn.close()
+
+
+CONNECT_UNIX = "{PY} -c \"import socket; socket.socket(socket.AF_UNIX).connect('%s')\""
+
+
+async def test_host_sockets_are_hidden_with_bwrap(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read-only mount does not stop connect() on a unix socket by path: a docker.sock or an
+    # ssh-agent would hand the command the host. The agent's $SSH_AUTH_SOCK and any path in
+    # `hide` get /dev/null mounted over them.
+    from .conftest import backend_or_skip
+
+    backend = backend_or_skip("bwrap")
+    agent, engine = world.base / "agent.sock", world.base / "engine.sock"
+    listeners = [unix_listener(agent), unix_listener(engine)]
+    monkeypatch.setenv("SSH_AUTH_SOCK", str(agent))
+    try:
+        for path in (agent, engine):
+            out = await run(world, backend, CONNECT_UNIX % path, 0, hide=[engine])
+            assert "Error" in out, out
+        assert [pending(s) for s in listeners] == [0, 0]
+        # The control: without hiding, the same command reaches the socket.
+        monkeypatch.delenv("SSH_AUTH_SOCK")
+        await run(world, backend, CONNECT_UNIX % agent, 0)
+        assert pending(listeners[0]) == 1
+    finally:
+        for s in listeners:
+            s.close()
