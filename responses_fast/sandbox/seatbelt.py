@@ -60,9 +60,12 @@ def seatbelt_profile(layout: Layout, *, network: bool, private_tmp: Path) -> str
         lines.append("(deny file-read* file-write* " + " ".join(hidden) + ")")
     if network:
         lines.append("(allow network*)")
-    else:
-        # Local unix sockets (not IP) stay usable, as in Codex's profile.
-        lines.append('(allow network* (remote unix-socket (path-regex #"^/private/var/run/")))')
+        # Hidden sockets (docker.sock, an ssh-agent): connecting is a network operation here.
+        socks = [f"(path-literal {_q(f)})" for f in layout.hidden_files]
+        if socks:
+            lines.append("(deny network-outbound (remote unix-socket " + " ".join(socks) + "))")
+    # Network off: no network rule at all, unix sockets by path included (docker.sock lives
+    # in /private/var/run on macOS).
     return "\n".join(lines) + "\n"
 
 

@@ -50,8 +50,9 @@ def test_secrets_are_denied_for_read_and_write() -> None:
 def test_network_rules() -> None:
     off = seatbelt_profile(LAYOUT, network=False, private_tmp=Path("/tmp/x"))
     on = seatbelt_profile(LAYOUT, network=True, private_tmp=Path("/tmp/x"))
-    assert "(allow network*)" not in off and "(allow network*)" in on
-    assert "remote unix-socket" in off
+    assert "network" not in off  # nothing, not even unix sockets (docker.sock)
+    assert "(allow network*)" in on
+    assert '(deny network-outbound (remote unix-socket (path-literal "/Users/me/.netrc")))' in on
 
 
 def test_read_only_layout_has_no_workspace_write() -> None:
