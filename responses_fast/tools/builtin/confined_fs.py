@@ -142,15 +142,32 @@ class WorkspaceFS:
                         names.append(name)
                         continue
                     except FileNotFoundError:
-                        rest = list(reversed(todo))
-                        if not create or ".." in rest:
+                        if not create:
                             raise FileNotFoundError(
                                 f"{path}: no such folder {'/'.join((*names, name))!r}"
                                 " in the workspace"
                             ) from None
-                        missing = (name, *rest[:-1])
-                        return Located(fds.pop(), missing, rest[-1], (*names, *missing,
-                                                                        rest[-1]), None)
+                        # Folders to create: nothing below them can be a link, so the rest is
+                        # resolved lexically (as the kernel will once they exist).
+                        missing = [name]
+                        while todo:
+                            part = todo.pop()
+                            if part != "..":
+                                missing.append(part)
+                            elif missing:
+                                missing.pop()
+                            elif names:
+                                os.close(fds.pop())
+                                names.pop()
+                            else:
+                                raise PathEscapeError(
+                                    f"{path}: leads outside the workspace (.. above its root)"
+                                ) from None
+                        if missing:
+                            last_name = missing.pop()
+                            return Located(fds.pop(), tuple(missing), last_name,
+                                           (*names, *missing, last_name), None)  # fmt: skip
+                        break
                     except OSError as exc:
                         if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
                             raise
