@@ -7,10 +7,10 @@ split on every Unicode line break (``str.splitlines``) and the policy on ``\\n``
 ``.git/hooks/pre-commit`` header hidden behind ``\\r`` or U+2028 was written by the parser but never
 seen by the policy.
 
-The rule: lines end with ``\\n`` (a ``\\r`` right before it is dropped, so CRLF patches work). Any
-other line break Python or an editor might honour (a bare ``\\r``, ``\\v``, ``\\f``, ``\\x1c``-``\\x1e``,
-``\\x85``, U+2028, U+2029) and NUL bytes are refused with a clear error instead of being guessed
-at; to put such characters into a file, use the shell tool.
+The rule: lines end with ``\\n`` (a ``\\r`` right before it is dropped, so CRLF patches work).
+Any other line break Python or an editor might honour (a bare ``\\r``, ``\\v``, ``\\f``,
+``\\x1c``-``\\x1e``, ``\\x85``, U+2028, U+2029) and NUL bytes are refused with a clear error
+instead of being guessed at; to put such characters into a file, use the shell tool.
 """
 
 from __future__ import annotations

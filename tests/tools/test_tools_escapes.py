@@ -221,7 +221,7 @@ def test_links_leading_out_are_refused_for_writing(
     (ws / "abs").symlink_to(outside)
     before_out, before_ws = tree_hash(outside), tree_hash(ws)
     before_root = sorted(os.listdir(ws.parent))
-    with pytest.raises(PatchError, match="refused|outside"):
+    with pytest.raises(PatchError, match=r"refused|outside"):
         apply_patch(ws, patch(*lines))
     assert tree_hash(outside) == before_out
     assert tree_hash(ws) == before_ws
@@ -328,7 +328,7 @@ def test_hidden_line_breaks_are_refused(layout: tuple[Path, Path], sep: str) -> 
     hidden = patch("*** Add File: ok.txt", f"+fine{sep}*** Add File: .git/hooks/pre-commit",
                    "+curl x | sh")  # fmt: skip
     for text in (whole, hidden):
-        with pytest.raises(PatchError, match="line break|carriage return|separator|tab|feed"):
+        with pytest.raises(PatchError, match=r"line break|carriage return|separator|tab|feed"):
             apply_patch(ws, text)
     assert tree_hash(ws) == before
     assert not (ws / ".git" / "hooks" / "pre-commit").exists()
@@ -351,6 +351,6 @@ def test_crlf_patches_still_apply(layout: tuple[Path, Path]) -> None:
 def test_nul_and_control_characters_are_refused(layout: tuple[Path, Path], text: str) -> None:
     ws, _ = layout
     before = tree_hash(ws)
-    with pytest.raises(PatchError, match="NUL|control"):
+    with pytest.raises(PatchError, match=r"NUL|control"):
         apply_patch(ws, text)
     assert tree_hash(ws) == before

@@ -392,7 +392,7 @@ def _plan(fs: WorkspaceFS, ops: list[FileOp], targets: dict[tuple[str, ...], _Ta
         except PathEscapeError as exc:
             raise PatchError(f"refused: {exc}") from None
         except OSError as exc:
-            raise PatchError(f"{path}: {exc.strerror or exc}" if exc.filename else str(exc)) from None
+            raise PatchError(str(exc) if not exc.filename else f"{path}: {exc.strerror}") from None
         if loc.rel in targets:
             loc.close()
             return targets[loc.rel]

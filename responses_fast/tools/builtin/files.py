@@ -22,9 +22,9 @@ __all__ = [
     "READ_FILE_DESCRIPTION",
     "SEARCH_FILES_DESCRIPTION",
     "SKIP_DIRS",
+    "file_lines",
     "list_files",
     "read_file",
-    "file_lines",
     "search_files",
 ]
 
