@@ -210,7 +210,7 @@ _KINDS: tuple[_Kind, ...] = (
     _k("cookie", r"cookie\s*:",
        r"(?i:\b(?:set-)?cookie\s*:\s*)(?P<v>[^\s\"'][^\r\n\"']*)", per_line=True,
        check=_value_ok),
-    _k("basic_auth", "curl || wget",
+    _k("basic_auth", "curl",
        r"(?<!\S)(?:-u|--user|--http-user|--proxy-user)(?:\s+|=)[\"']?[^\s:\"']+:"
        r"(?P<v>[^\s\"']{3,})", per_line=True, check=_curl_ok),
     # KEY=value, key: value, "key": "value", Password=...; in connection strings (SQL Server,
@@ -292,21 +292,28 @@ def _sub_lines(kind: _Kind, text: str, positions: list[int]) -> tuple[str, int]:
     return "".join(parts), found
 
 
-def _present(kind: _Kind, text: str, lower: str, memo: dict[re.Pattern[str], bool]) -> bool:
+def _present(kind: _Kind, text: str, lower: str, memo: dict[re.Pattern[str], int]) -> bool:
     """Whether one of the kind's hints occurs (each hint searched once per call)."""
     where = text if kind.cased else lower
     for hint in kind.hints:
         seen = memo.get(hint)
         if seen is None:
-            seen = memo[hint] = hint.search(where) is not None
-        if seen:
+            m = hint.search(where)
+            seen = memo[hint] = -1 if m is None else m.start()
+        if seen >= 0:
             return True
     return False
 
 
-def _positions(kind: _Kind, text: str) -> list[int]:
-    """Where the kind's hints occur in ``text`` (lower-cased unless the kind is cased)."""
-    return [m.start() for hint in kind.hints for m in hint.finditer(text)]
+def _positions(kind: _Kind, text: str, memo: dict[re.Pattern[str], int]) -> list[int]:
+    """Where the kind's hints occur in ``text`` (lower-cased unless the kind is cased); the
+    search starts where ``_present`` found the first hit, when it looked at this same text."""
+    found: list[int] = []
+    for hint in kind.hints:
+        first = memo.get(hint, 0) if memo else 0
+        if first >= 0:
+            found.extend(m.start() for m in hint.finditer(text, first))
+    return found
 
 
 def redact(text: str) -> Redacted:
@@ -315,7 +322,7 @@ def redact(text: str) -> Redacted:
         return Redacted(text)
     original = text
     lower = text.lower()
-    memo: dict[re.Pattern[str], bool] = {}
+    memo: dict[re.Pattern[str], int] = {}  # hint -> where it first occurs, -1: nowhere
     kinds: list[str] = []
     count = 0
     for kind in _ORDER:
@@ -324,8 +331,11 @@ def redact(text: str) -> Redacted:
         if kind.hints and not _present(kind, original, lower, memo):
             continue
         if kind.per_line:
-            where = text if kind.cased else (lower if text is original else text.lower())
-            text, found = _sub_lines(kind, text, _positions(kind, where))
+            if text is original:
+                positions = _positions(kind, text if kind.cased else lower, memo)
+            else:  # earlier kinds replaced text: positions moved
+                positions = _positions(kind, text if kind.cased else text.lower(), {})
+            text, found = _sub_lines(kind, text, positions)
         elif not kind.hints:  # the base64 block, led by a line break
             cb = _Pass(kind, "\n" + text)
             new = kind.rx.sub(cb, cb.src)
