@@ -216,7 +216,7 @@ _KINDS: tuple[_Kind, ...] = (
     # KEY=value, key: value, "key": "value", Password=...; in connection strings (SQL Server,
     # ODBC Pwd=, Azure AccountKey=).
     _k("assignment", _ASSIGN,
-       r"(?P<k>(?i:[A-Za-z0-9_.\-]*?(?:password|passwd|passphrase|pass|pwd|secret|token"
+       r"(?<![A-Za-z0-9_.\-])(?P<k>(?i:[A-Za-z0-9_.\-]*?(?:password|passwd|passphrase|pass|pwd|secret|token"
        r"|(?:api|access|secret|private|account|auth|shared[_-]?access|encryption|signing|master"
        r"|client|app|license)[_-]?key|apikey)))"
        r"[\"']?(?P<sep>\s*[:=](?!=)\s*)(?P<q>[\"']?)"
