@@ -219,6 +219,10 @@ class WorkspaceFS:
         """Open what ``loc`` names (no links followed) and ``fstat`` the descriptor."""
         if loc.missing or (loc.st is None and loc.name):
             raise FileNotFoundError(f"{loc.shown}: no such file in the workspace")
+        mode = loc.st.st_mode if loc.st is not None else stat.S_IFREG
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            # Opening a device can act on it (a tape rewinds); FIFOs and sockets never end.
+            raise ValueError(f"{loc.shown}: is not a regular file")
         if not loc.name:
             fd = os.dup(loc.dir_fd)
         else:
