@@ -1,27 +1,70 @@
-"""Shell command parsing: a command line -> the simple commands it would run.
+"""Shell command parsing on the bash grammar: a command line -> the simple commands it would run.
 
-A small, fast tokenizer for the bash subset agents write: pipelines, ``&&``, ``||``, ``;``, ``&``,
-subshells ``( )``, groups ``{ }``, ``$( )``, backticks, process substitution ``<( )``, quoting,
-redirections (``>``, ``>>``, ``2>&1``, ``&>``, ``<``, heredocs), env prefixes ``A=1 cmd``, and the
-keywords of ``if``/``for``/``while``. Wrappers are peeled off (``sudo``, ``env``, ``nohup``,
-``timeout N``, ``nice``, ``xargs``, ``exec``, ``command``), ``sh -c '...'``/``bash -c``/``eval``
-strings and heredocs fed to a shell are parsed recursively, and ``find -exec ... ;`` yields the
-command it runs. Every command found, however deeply nested, comes back in one flat list.
+The syntax tree comes from tree-sitter and its bash grammar (the parser Codex uses); this module
+walks it. Every simple command is returned in source order, however deeply it is nested
+(pipelines, lists, subshells, groups, ``if``/``while``/``for``/``case``, function bodies,
+``$( )``, backticks, ``<( )``, here-doc bodies), with:
 
-Constructs it cannot follow (unbalanced quotes, ``case``, nesting deeper than :data:`MAX_DEPTH`)
-raise :class:`ParseError`; the policy turns that into "ask". Words that hold expansions
-(``$VAR``, ``$(...)``, globs) are kept raw so the policy can tell they are not literal.
+* ``argv``: the words' values: quotes removed, ``$'...'`` decoded, ``{a,b}`` expanded; a word
+  holding a parameter expansion or substitution keeps its raw text (it contains ``$`` or a
+  backtick, so checks can tell it is not literal);
+* ``expansions``: which non-literal constructs its words used. Codex accepts as "plain" only bare
+  words and quoted strings without expansions; anything else is listed here so the policy can ask;
+* ``cwds``: every folder the command may run in. ``cd`` is followed without assuming it
+  succeeds (``cd x; rm *`` may run in either folder; only ``cd x && rm *`` is sure to be in ``x``),
+  and a ``cd`` inside a subshell, pipeline stage or substitution does not leak out.
+
+Wrappers are peeled (``sudo``, ``env``, ``nohup``, ``timeout N``, ``nice``, ``xargs``, ``exec``,
+``command``, ...), ``sh -c``/``bash -lc`` scripts, ``eval`` strings and here-documents or
+here-strings fed to a shell are parsed recursively, and ``find -exec ... ;`` yields the command
+it runs. What the grammar rejects, or nesting deeper than :data:`MAX_DEPTH`, raises
+:class:`ParseError`; the policy turns that into "ask".
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
+import threading
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_DEPTH", "ParseError", "SimpleCommand", "parse_command"]
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
 
+from .paths import expand_user
+
+__all__ = [
+    "MAX_COMMAND_CHARS",
+    "MAX_DEPTH",
+    "FunctionDef",
+    "ParseError",
+    "Script",
+    "SimpleCommand",
+    "parse_command",
+    "parse_script",
+]
+
+#: Nesting of ``sh -c`` / ``eval`` / substitutions followed before giving up.
 MAX_DEPTH = 6
+#: Longest command line parsed; longer ones are not checked (the policy asks).
 MAX_COMMAND_CHARS = 100_000
+#: Deepest syntax tree walked (``((((...))))``); deeper ones raise ParseError.
+_MAX_TREE_DEPTH = 150
+#: Most folders tracked per command after ``cd``s; beyond, the folder is "unknown".
+_MAX_CWDS = 4
+#: Most words one brace expansion may produce before it is left unexpanded.
+_MAX_BRACE_WORDS = 64
+
+_LANGUAGE = Language(tree_sitter_bash.language())
+_local = threading.local()
+
+
+def _parser() -> Parser:
+    # A tree-sitter Parser is not meant to be shared between threads; one per thread is cheap.
+    parser: Parser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = Parser(_LANGUAGE)
+    return parser
 
 
 class ParseError(ValueError):
@@ -33,7 +76,7 @@ class SimpleCommand:
     """One program invocation after wrappers are peeled off."""
 
     argv: list[str]
-    #: Redirections as ``(operator, target)``; a heredoc's target is its body.
+    #: Redirections as ``(operator, target)``; a here-document's target is its body.
     redirects: list[tuple[str, str]] = field(default_factory=list)
     assigns: list[str] = field(default_factory=list)
     #: Which pipeline this command belongs to (unique per parse) and its stage in it.
@@ -45,6 +88,11 @@ class SimpleCommand:
     depth: int = 0
     #: The text of substitutions ($( ), `...`, <( )) used in this command's words.
     substitutions: list[str] = field(default_factory=list)
+    #: Non-literal constructs in its words: "parameter", "command", "process", "arithmetic",
+    #: "ansi-c", "brace". Empty for a plain command.
+    expansions: frozenset[str] = frozenset()
+    #: The folders it may run in (absolute, or relative to the parse's start); None: unknown.
+    cwds: tuple[str | None, ...] = (".",)
 
     @property
     def name(self) -> str:
@@ -54,542 +102,859 @@ class SimpleCommand:
         prog = self.argv[0]
         return prog.rsplit("/", 1)[-1] if "/" in prog else prog
 
-
-# --------------------------------------------------------------------------- tokenizer
-
-_W, _OP, _REDIR = 0, 1, 2
-_PLAIN = re.compile(r"[^\s\\'\"$`<>|&;()]+")
-_SPACE = re.compile(r"[ \t\r]+")
-_REDIR_AT = re.compile(r"&>>|&>|>>|>\||>&|<<<|<<-|<<|<>|<&|>|<")
-_OPS3 = ("&&", "||", "|&", ";;", ";&")
-_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
-_VARNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-]")
-
-Token = tuple[int, str]
+    @property
+    def plain(self) -> bool:
+        """Only literal words (what Codex calls a plain command)."""
+        return not self.expansions
 
 
-def _match_close(s: str, i: int, open_c: str = "(", close_c: str = ")") -> int:
-    """Index of the bracket closing the one at ``s[i]``, skipping quotes; raises if none."""
-    depth = 0
-    n = len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "'":
-            j = s.find("'", i + 1)
-            if j < 0:
-                raise ParseError("unterminated single quote")
-            i = j + 1
-            continue
-        if c == '"':
-            i = _skip_dquote(s, i)
-            continue
-        if c == open_c:
-            depth += 1
-        elif c == close_c:
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise ParseError(f"unbalanced {open_c!r}")
+@dataclass(slots=True)
+class FunctionDef:
+    """A shell function the script defines; ``recursive_bg``: it runs itself in a pipe or ``&``."""
+
+    name: str
+    recursive_bg: bool
 
 
-def _skip_dquote(s: str, i: int) -> int:
-    j = i + 1
-    n = len(s)
-    while j < n:
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == '"':
-            return j + 1
-        if c == "$" and s.startswith("$(", j):
-            j = _match_close(s, j + 1) + 1
-            continue
-        j += 1
-    raise ParseError("unterminated double quote")
+@dataclass(slots=True)
+class Script:
+    """Everything a command line would run, plus the functions it defines."""
+
+    commands: list[SimpleCommand]
+    functions: list[FunctionDef]
 
 
-def _backtick_end(s: str, i: int) -> int:
-    j = i + 1
-    n = len(s)
-    while j < n:
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "`":
-            return j
-        j += 1
-    raise ParseError("unterminated backtick")
-
-
-def _dollar(s: str, i: int, buf: list[str], subs: list[str]) -> int:
-    """Consume an expansion starting at ``s[i] == '$'``; append its raw text to ``buf``."""
-    nxt = s[i + 1 : i + 2]
-    if nxt == "(":
-        j = _match_close(s, i + 1)
-        if s.startswith("$((", i):  # arithmetic: not a command
-            buf.append(s[i : j + 1])
-            return j + 1
-        subs.append(s[i + 2 : j])
-        buf.append(s[i : j + 1])
-        return j + 1
-    if nxt == "{":
-        j = s.find("}", i)
-        if j < 0:
-            raise ParseError("unterminated ${")
-        buf.append(s[i : j + 1])
-        return j + 1
-    if nxt == "'":  # ANSI-C quoting $'...'
-        j = i + 2
-        out: list[str] = []
-        while j < len(s) and s[j] != "'":
-            if s[j] == "\\" and j + 1 < len(s):
-                esc = s[j + 1]
-                out.append({"n": "\n", "t": "\t", "\\": "\\", "'": "'"}.get(esc, "\\" + esc))
-                j += 2
-                continue
-            out.append(s[j])
-            j += 1
-        if j >= len(s):
-            raise ParseError("unterminated $'")
-        buf.append("".join(out))
-        return j + 1
-    m = _VARNAME.match(s, i + 1)
-    if m:
-        buf.append(s[i : m.end()])
-        return m.end()
-    buf.append("$")
-    return i + 1
-
-
-_SPECIAL = re.compile(r"[\\'\"$`<>|&;()#\n]")
-
-
-def _tokenize(s: str, subs: list[str]) -> list[Token]:
-    if not _SPECIAL.search(s):  # the common simple case: plain words only
-        return [(_W, w) for w in s.split()]
-    toks: list[Token] = []
-    buf: list[str] = []
-    in_word = False
-    heredocs: list[tuple[int, str, bool]] = []  # (token index, delimiter, strip tabs)
-    i = 0
-    n = len(s)
-    while i < n:
-        c = s[i]
-        m = _PLAIN.match(s, i)
-        if m and not (c == "#" and not in_word):
-            buf.append(m.group())
-            in_word = True
-            i = m.end()
-            continue
-        if c in " \t\r":
-            if in_word:
-                toks.append((_W, "".join(buf)))
-                buf.clear()
-                in_word = False
-            i = _SPACE.match(s, i).end()  # type: ignore[union-attr]
-            continue
-        if c == "#":  # comment at a word start
-            j = s.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if c == "\\":
-            if i + 1 < n:
-                if s[i + 1] != "\n":
-                    buf.append(s[i + 1])
-                    in_word = True
-            i += 2
-            continue
-        if c == "'":
-            j = s.find("'", i + 1)
-            if j < 0:
-                raise ParseError("unterminated single quote")
-            buf.append(s[i + 1 : j])
-            in_word = True
-            i = j + 1
-            continue
-        if c == '"':
-            end = _skip_dquote(s, i)
-            inner = s[i + 1 : end - 1]
-            # Expansions inside double quotes stay raw; find nested command substitutions.
-            k = 0
-            out: list[str] = []
-            while k < len(inner):
-                ch = inner[k]
-                if ch == "\\" and k + 1 < len(inner) and inner[k + 1] in '"\\$`\n':
-                    if inner[k + 1] != "\n":
-                        out.append(inner[k + 1])
-                    k += 2
-                elif ch == "$":
-                    k = _dollar(inner, k, out, subs)
-                elif ch == "`":
-                    e = _backtick_end(inner, k)
-                    subs.append(inner[k + 1 : e])
-                    out.append(inner[k : e + 1])
-                    k = e + 1
-                else:
-                    out.append(ch)
-                    k += 1
-            buf.append("".join(out))
-            in_word = True
-            i = end
-            continue
-        if c == "$":
-            i = _dollar(s, i, buf, subs)
-            in_word = True
-            continue
-        if c == "`":
-            e = _backtick_end(s, i)
-            subs.append(s[i + 1 : e])
-            buf.append(s[i : e + 1])
-            in_word = True
-            i = e + 1
-            continue
-        if c in "<>" and s.startswith("(", i + 1):  # process substitution
-            j = _match_close(s, i + 1)
-            subs.append(s[i + 2 : j])
-            buf.append(s[i : j + 1])
-            in_word = True
-            i = j + 1
-            continue
-        if c in "<>" or (c == "&" and s.startswith(">", i + 1)):
-            rm = _REDIR_AT.match(s, i)
-            assert rm is not None
-            op = rm.group()
-            if in_word:
-                word = "".join(buf)
-                buf.clear()
-                in_word = False
-                if word.isdigit():
-                    op = word + op
-                else:
-                    toks.append((_W, word))
-            toks.append((_REDIR, op))
-            if op.endswith(("<<", "<<-")) and not op.endswith("<<<"):
-                # The delimiter is the next word; remember to read the body at the newline.
-                sm = _SPACE.match(s, rm.end())
-                k = sm.end() if sm else rm.end()
-                dm = re.compile(r"""(['"]?)([^\s'"<>|&;()]+)\1""").match(s, k)
-                if not dm:
-                    raise ParseError("heredoc without a delimiter")
-                heredocs.append((len(toks), dm.group(2), op.endswith("-")))
-                toks.append((_W, ""))
-                i = dm.end()
-                continue
-            i = rm.end()
-            continue
-        # operators
-        if in_word:
-            toks.append((_W, "".join(buf)))
-            buf.clear()
-            in_word = False
-        two = s[i : i + 2]
-        if two in _OPS3:
-            toks.append((_OP, two))
-            i += 2
-            continue
-        if c == "\n" and heredocs:
-            i += 1
-            for idx, delim, strip in heredocs:
-                body: list[str] = []
-                while True:
-                    if i >= n:
-                        raise ParseError(f"heredoc {delim!r} is not terminated")
-                    j = s.find("\n", i)
-                    line = s[i:] if j < 0 else s[i:j]
-                    i = n if j < 0 else j + 1
-                    if (line.lstrip("\t") if strip else line) == delim:
-                        break
-                    body.append(line)
-                toks[idx] = (_W, "\n".join(body))
-            heredocs.clear()
-            toks.append((_OP, "\n"))
-            continue
-        toks.append((_OP, c))
-        i += 1
-    if in_word:
-        toks.append((_W, "".join(buf)))
-    if heredocs:
-        # A heredoc on the last line with no body: bash warns and reads nothing.
-        pass
-    return toks
-
-
-# --------------------------------------------------------------------------- grammar
-
-_SKIP_KEYWORDS = frozenset(
-    {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time"}
-)
-_SEPARATORS = frozenset({";", "&", "&&", "||", "\n", ";;", ";&", "(", ")"})
-
-
-class _Ctx:
-    __slots__ = ("next_pipeline", "out")
-
-    def __init__(self) -> None:
-        self.out: list[SimpleCommand] = []
-        self.next_pipeline = 0
+def parse_script(command: str, cwd: str = ".") -> Script:
+    """Parse ``command`` (starting in ``cwd``); raises :class:`ParseError`."""
+    if len(command) > MAX_COMMAND_CHARS:
+        raise ParseError("command is too long to check")
+    if "\x00" in command:
+        raise ParseError("command holds a NUL byte")
+    walker = _Walker()
+    walker.text(command, (cwd,), 0, ())
+    return Script(walker.out, walker.functions)
 
 
 def parse_command(command: str) -> list[SimpleCommand]:
-    """All simple commands ``command`` would run, wrappers peeled, nested strings parsed.
+    """All simple commands ``command`` would run, wrappers peeled, nested scripts parsed.
 
     Raises :class:`ParseError` for what cannot be followed safely.
     """
-    if len(command) > MAX_COMMAND_CHARS:
+    return parse_script(command).commands
+
+
+def command_from_argv(argv: list[str], cwd: str = ".") -> Script:
+    """An argv list run without a shell (``["ls", "-la"]``) as a script of one command.
+
+    ``["bash", "-lc", SCRIPT]`` parses SCRIPT, like any ``sh -c`` command line.
+    """
+    if any("\x00" in a for a in argv):
+        raise ParseError("an argument holds a NUL byte")
+    if sum(len(a) for a in argv) > MAX_COMMAND_CHARS:
         raise ParseError("command is too long to check")
-    ctx = _Ctx()
-    _parse_into(command, ctx, 0, ())
-    return ctx.out
+    walker = _Walker()
+    if argv:
+        walker.finish(SimpleCommand(list(argv), cwds=(cwd,)), ())
+    return Script(walker.out, walker.functions)
 
 
-def _parse_into(command: str, ctx: _Ctx, depth: int, wrappers: tuple[str, ...]) -> None:
-    if depth > MAX_DEPTH:
-        raise ParseError("commands nested too deeply")
-    subs: list[str] = []
-    toks = _tokenize(command, subs)
-    pipeline = ctx.next_pipeline
-    ctx.next_pipeline += 1
-    stage = 0
-    cur: SimpleCommand | None = None
-    pending_redir: str | None = None
-    skip_until_sep = False
-    cmds: list[SimpleCommand] = []
+# --------------------------------------------------------------------------- words
 
-    def finish() -> None:
-        nonlocal cur
-        if cur is not None and (cur.argv or cur.redirects):
-            cmds.append(cur)
-        cur = None
+_ANSI_SIMPLE = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
+_ANSI_RE = re.compile(
+    r"\\(?:x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{1,4})|U([0-9A-Fa-f]{1,8})|([0-7]{1,3})|c(.)|(.))",
+    re.S,
+)
 
-    for kind, text in toks:
-        if kind == _OP:
-            if pending_redir is not None:
-                raise ParseError(f"redirection {pending_redir!r} has no target")
-            if text == "(" and cur is not None and len(cur.argv) == 1 and not cur.redirects:
-                cur = None  # function definition "name()": the body follows as commands
-                skip_until_sep = True  # skip the ")"
+
+def _ansi_c(body: str) -> str:
+    """Decode the inside of ``$'...'`` as bash does."""
+
+    def sub(m: re.Match[str]) -> str:
+        hx, u4, u8, octal, ctrl, other = m.groups()
+        if hx is not None:
+            return chr(int(hx, 16))
+        if u4 is not None or u8 is not None:
+            code = int(u4 or u8, 16)
+            return chr(code) if code < 0x110000 else "\ufffd"
+        if octal is not None:
+            return chr(int(octal, 8) & 0xFF)
+        if ctrl is not None:
+            return chr(ord(ctrl) & 0x1F)
+        return _ANSI_SIMPLE.get(other, "\\" + other)
+
+    return _ANSI_RE.sub(sub, body)
+
+
+_BACKSLASH = re.compile(r"\\(.)", re.S)
+_DQ_ESCAPE = re.compile(r"\\([\\$`\"\n])")
+_BRACE = re.compile(r"\{[^{}]*(?:,|\.\.)[^{}]*\}")
+_BRACE_INNER = re.compile(r"\{([^{}]*)\}")
+
+
+def _unescape_word(text: str) -> str:
+    if "\\" not in text:
+        return text
+    return _BACKSLASH.sub(lambda m: "" if m.group(1) == "\n" else m.group(1), text)
+
+
+def _brace_expand(word: str) -> list[str]:
+    """Bash brace expansion of ``a{b,c}d`` and ``x{1..3}`` (innermost first); capped."""
+    out = [word]
+    for _ in range(8):
+        nxt: list[str] = []
+        changed = False
+        for w in out:
+            m = next(
+                (m for m in _BRACE_INNER.finditer(w) if "," in m.group(1) or ".." in m.group(1)),
+                None,
+            )
+            if m is None:
+                nxt.append(w)
                 continue
-            skip_until_sep = False
-            finish()
-            if text in ("|", "|&"):
-                stage += 1
+            changed = True
+            inner = m.group(1)
+            if "," in inner:
+                alts = inner.split(",")
             else:
-                pipeline = ctx.next_pipeline
-                ctx.next_pipeline += 1
-                stage = 0
-            continue
-        if skip_until_sep:
-            continue
-        if kind == _REDIR:
-            if pending_redir is not None:
-                raise ParseError(f"redirection {pending_redir!r} has no target")
-            pending_redir = text
-            if cur is None:
-                cur = SimpleCommand([], pipeline=pipeline, stage=stage, depth=depth)
-            continue
-        if pending_redir is not None:
-            assert cur is not None
-            cur.redirects.append((pending_redir, text))
-            pending_redir = None
-            continue
-        if cur is None or not cur.argv:
-            if text in _SKIP_KEYWORDS:
-                continue
-            if text in ("for", "select", "function"):
-                skip_until_sep = True
-                continue
-            if text == "case":
-                raise ParseError("'case' statements are not checked")
-            if _ASSIGN.match(text):
-                if cur is None:
-                    cur = SimpleCommand([], pipeline=pipeline, stage=stage, depth=depth)
-                cur.assigns.append(text)
-                continue
-            if cur is None:
-                cur = SimpleCommand([], pipeline=pipeline, stage=stage, depth=depth)
-        cur.argv.append(text)
-    if pending_redir is not None:
-        raise ParseError(f"redirection {pending_redir!r} has no target")
-    finish()
-
-    for cmd in cmds:
-        cmd.wrappers = wrappers
-        _expand(cmd, ctx, depth)
-    for sub in subs:
-        _parse_into(sub, ctx, depth + 1, (*wrappers, "subst"))
-    if subs:
-        for cmd in cmds:
-            cmd.substitutions = subs
+                lo, _, hi = inner.partition("..")
+                hi = hi.split("..", 1)[0]
+                if lo.lstrip("-").isdigit() and hi.lstrip("-").isdigit():
+                    a, b = int(lo), int(hi)
+                    step = 1 if b >= a else -1
+                    alts = [str(i) for i in range(a, b + step, step)][:_MAX_BRACE_WORDS]
+                elif len(lo) == 1 and len(hi) == 1:
+                    a, b = ord(lo), ord(hi)
+                    step = 1 if b >= a else -1
+                    alts = [chr(i) for i in range(a, b + step, step)]
+                else:
+                    alts = [inner]
+            nxt.extend(w[: m.start()] + alt + w[m.end() :] for alt in alts)
+        out = nxt
+        if not changed or len(out) > _MAX_BRACE_WORDS:
+            break
+    return out if len(out) <= _MAX_BRACE_WORDS else [word]
 
 
-# --------------------------------------------------------------------------- wrappers
+# Expansions the policy resolves itself (see paths.expand_user): not "parameter" expansions.
+_KNOWN_VARS = frozenset({"HOME", "PWD"})
 
-_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "fish", "mksh"})
+
+# --------------------------------------------------------------------------- the walk
+
+Cwds = tuple[str | None, ...]
+
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "fish", "mksh", "csh", "tcsh"})
 _SUDO_VALUE_OPTS = frozenset({"-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T"})
 _TIMEOUT_VALUE_OPTS = frozenset({"-s", "-k", "--signal", "--kill-after"})
 _XARGS_VALUE_OPTS = frozenset({"-n", "-I", "-L", "-P", "-d", "-s", "-a", "-E", "-i", "-l"})
 _SIMPLE_WRAPPERS = frozenset({"nohup", "setsid", "unbuffer", "chronic", "time", "caffeinate"})
+_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
+_REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
+_SUBST_NODES = frozenset({"command_substitution", "process_substitution"})
+_SKIP_NODES = frozenset({"comment", "heredoc_start", "heredoc_end", "heredoc_content"})
 
 
-def _expand(cmd: SimpleCommand, ctx: _Ctx, depth: int) -> None:
-    """Peel wrappers off ``cmd`` and append what actually runs to ``ctx.out``."""
-    argv = cmd.argv
-    wrappers = list(cmd.wrappers)
-    while argv:
-        prog = argv[0].rsplit("/", 1)[-1]
-        if prog in ("sudo", "doas"):
-            wrappers.append("sudo")
-            i = 1
-            while i < len(argv) and argv[i].startswith("-"):
-                if argv[i] == "--":
-                    i += 1
+def _union(*sets: Cwds) -> Cwds:
+    out: list[str | None] = []
+    for s in sets:
+        for c in s:
+            if c not in out:
+                out.append(c)
+    if len(out) > _MAX_CWDS:
+        return (None,)
+    return tuple(out)
+
+
+class _Walker:
+    __slots__ = (
+        "functions",
+        "next_pipeline",
+        "out",
+        "pending",
+        "pipeline",
+        "src",
+        "stage",
+        "tree_depth",
+    )
+
+    def __init__(self) -> None:
+        self.out: list[SimpleCommand] = []
+        self.functions: list[FunctionDef] = []
+        self.next_pipeline = 0
+        self.pipeline = 0
+        self.stage = 0
+        self.src = b""
+        self.tree_depth = 0
+        #: Redirections waiting for the node (by id) they belong to; see redirected_statement.
+        self.pending: dict[int, tuple[list[tuple[str, str]], list[str]]] = {}
+
+    # ------------------------------------------------------------------ entry
+
+    def text(self, command: str, cwds: Cwds, depth: int, wrappers: tuple[str, ...]) -> None:
+        """Parse a (possibly nested) script and walk it in ``cwds``."""
+        if depth > MAX_DEPTH:
+            raise ParseError("commands nested too deeply")
+        src = command.encode("utf-8", "surrogatepass")
+        tree = _parser().parse(src)
+        root = tree.root_node
+        if root.has_error:
+            raise ParseError(_error_message(root, src))
+        saved = (self.src, self.pipeline, self.stage)
+        self.src = src
+        self.pipeline = self._new_pipeline()
+        self.stage = 0
+        try:
+            self.sequence(root.children, cwds, depth, wrappers)
+        finally:
+            self.src, self.pipeline, self.stage = saved
+
+    def _new_pipeline(self) -> int:
+        self.next_pipeline += 1
+        return self.next_pipeline
+
+    def _text(self, node: Node) -> str:
+        return self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
+
+    # ------------------------------------------------------------------ statements
+
+    def sequence(
+        self, nodes: list[Node], cwds: Cwds, depth: int, wrappers: tuple[str, ...]
+    ) -> tuple[Cwds, Cwds]:
+        ok = cwds
+        for node in nodes:
+            if not node.is_named or node.type in _SKIP_NODES:
+                continue
+            self.pipeline = self._new_pipeline()
+            self.stage = 0
+            ok, cwds = self.stmt(node, cwds, depth, wrappers)
+        return ok, cwds
+
+    def stmt(
+        self, node: Node, cwds: Cwds, depth: int, wrappers: tuple[str, ...]
+    ) -> tuple[Cwds, Cwds]:
+        """Walk one statement; returns (folders if it succeeds, folders whatever happens)."""
+        self.tree_depth += 1
+        if self.tree_depth > _MAX_TREE_DEPTH:
+            raise ParseError("the command is nested too deeply to check")
+        try:
+            return self._stmt(node, cwds, depth, wrappers)
+        finally:
+            self.tree_depth -= 1
+
+    def _redirected(
+        self,
+        node: Node | None,
+        redirects: list[tuple[str, str]],
+        extra: list[str],
+        cwds: Cwds,
+        depth: int,
+        wrappers: tuple[str, ...],
+    ) -> tuple[Cwds, Cwds]:
+        """``node`` run with ``redirects`` (a command gets them; a compound is redirected whole)."""
+        if node is not None and node.type == "command":
+            return self.command(node, redirects, cwds, depth, wrappers, extra)
+        if redirects:  # a redirection of a compound statement: `{ ...; } > out`
+            self.finish(
+                SimpleCommand(
+                    extra,
+                    redirects,
+                    pipeline=self.pipeline,
+                    stage=self.stage,
+                    depth=depth,
+                    cwds=cwds,
+                ),
+                wrappers,
+            )
+        if node is None:
+            return cwds, cwds
+        return self.stmt(node, cwds, depth, wrappers)
+
+    def _stmt(
+        self, node: Node, cwds: Cwds, depth: int, wrappers: tuple[str, ...]
+    ) -> tuple[Cwds, Cwds]:
+        if self.pending and node.id in self.pending:
+            held, held_extra = self.pending.pop(node.id)
+            return self._redirected(node, held, held_extra, cwds, depth, wrappers)
+        kind = node.type
+        if kind == "command":
+            return self.command(node, [], cwds, depth, wrappers)
+        if kind == "list":
+            kids = [c for c in node.children if c.type != "comment"]
+            left, op, right = kids[0], kids[1].type, kids[-1]
+            ok_l, any_l = self.stmt(left, cwds, depth, wrappers)
+            self.pipeline = self._new_pipeline()
+            self.stage = 0
+            if op == "&&":
+                ok_r, any_r = self.stmt(right, ok_l, depth, wrappers)
+                return ok_r, _union(any_l, any_r)
+            ok_r, any_r = self.stmt(right, any_l, depth, wrappers)  # ||: after a failure
+            return _union(ok_l, ok_r), _union(any_l, any_r)
+        if kind == "pipeline":
+            # Every stage runs in its own subshell: a cd there does not change the folder.
+            stage = 0
+            pipeline = self.pipeline
+            for child in node.children:
+                if child.is_named and child.type not in _SKIP_NODES:
+                    self.pipeline, self.stage = pipeline, stage
+                    self.stmt(child, cwds, depth, wrappers)
+                    stage += 1
+            return cwds, cwds
+        if kind == "redirected_statement":
+            body = node.child_by_field_name("body")
+            redirects: list[tuple[str, str]] = []
+            extra: list[str] = []
+            for child in node.children:
+                if child.type in _REDIRECT_NODES:
+                    self.redirect(child, redirects, extra, cwds, depth, wrappers)
+            if body is None:
+                self._redirected(None, redirects, extra, cwds, depth, wrappers)
+                return cwds, cwds
+            # The grammar hangs `a && b > f` and `a | b > f` on the whole list; bash applies the
+            # redirection to the last command only (b), in the folder b runs in.
+            target = body
+            while target.type in ("list", "pipeline"):
+                named = [c for c in target.children if c.is_named and c.type != "comment"]
+                if not named:
                     break
-                i += 2 if argv[i] in _SUDO_VALUE_OPTS else 1
-            if i >= len(argv):  # "sudo -i", "sudo -s": a root shell
-                argv = ["sh"]
-                break
-            argv = argv[i:]
-        elif prog == "su":
-            wrappers.append("sudo")
-            if "-c" in argv[1:-1]:
-                script = argv[argv.index("-c") + 1]
-                _emit(cmd, argv, wrappers, ctx)
-                _parse_into(script, ctx, depth + 1, (*wrappers, "sh-c"))
-                return
-            argv = ["sh"]
-            break
-        elif prog == "env":
-            i = 1
-            while i < len(argv):
-                a = argv[i]
-                if a in ("-u", "--unset", "-C", "--chdir"):
-                    i += 2
-                elif a in ("-S", "--split-string"):
-                    if i + 1 < len(argv):
-                        argv = [*argv[i + 1].split(), *argv[i + 2 :]]
-                        i = 0
-                        break
-                    i += 1
-                elif a.startswith("-") or _ASSIGN.match(a):
-                    i += 1
-                else:
-                    break
-            if i >= len(argv):
-                break  # plain "env": prints the environment
-            argv = argv[i:]
-        elif prog in _SIMPLE_WRAPPERS:
-            if len(argv) == 1:
-                break
-            argv = argv[1:]
-            while argv and argv[0].startswith("-") and prog == "time":
-                argv = argv[1:]
-        elif prog == "command" or prog == "builtin":
-            if len(argv) > 1 and argv[1] in ("-v", "-V"):
-                break
-            argv = [a for a in argv[1:] if a != "-p"] or argv
-            if argv[0] in ("command", "builtin"):
-                break
-        elif prog == "exec":
-            i = 1
-            while i < len(argv) and argv[i].startswith("-"):
-                i += 2 if argv[i] == "-a" else 1
-            if i >= len(argv):
-                break
-            argv = argv[i:]
-        elif prog in ("nice", "ionice", "stdbuf", "chrt", "taskset"):
-            i = 1
-            while i < len(argv) and argv[i].startswith("-"):
-                a = argv[i]
-                if len(a) == 2 and a[1] in "ncpoei":  # option with a separate value
-                    i += 2
-                else:
-                    i += 1
-            if prog in ("chrt", "taskset") and i < len(argv):
-                i += 1  # priority / mask
-            if i >= len(argv):
-                break
-            argv = argv[i:]
-        elif prog == "timeout":
-            i = 1
-            while i < len(argv) and argv[i].startswith("-"):
-                i += 2 if argv[i] in _TIMEOUT_VALUE_OPTS else 1
-            i += 1  # duration
-            if i >= len(argv):
-                break
-            argv = argv[i:]
-        elif prog == "xargs":
-            wrappers.append("xargs")
-            i = 1
-            while i < len(argv) and argv[i].startswith("-"):
-                a = argv[i]
-                i += 2 if a in _XARGS_VALUE_OPTS else 1
-            argv = argv[i:] or ["echo"]
-        elif prog in _SHELLS:
-            c_script = _shell_c_script(argv)
-            if c_script is None:
-                break
-            _emit(cmd, argv, wrappers, ctx)
-            _parse_into(c_script, ctx, depth + 1, (*wrappers, "sh-c"))
-            return
-        elif prog == "eval":
-            _emit(cmd, argv, wrappers, ctx)
-            _parse_into(" ".join(argv[1:]), ctx, depth + 1, (*wrappers, "eval"))
-            return
-        elif prog == "find":
-            _emit(cmd, argv, wrappers, ctx)
-            roots = []
-            for a in argv[1:]:
-                if a.startswith("-") or a in ("(", "!"):
-                    break
-                roots.append(a)
-            root = roots[0] if roots else "."
-            i = 1
-            while i < len(argv):
-                if argv[i] in ("-exec", "-execdir", "-ok", "-okdir"):
-                    j = i + 1
-                    while j < len(argv) and argv[j] not in (";", "+"):
-                        j += 1
-                    if j > i + 1:
-                        sub = SimpleCommand(
-                            [root if a == "{}" else a for a in argv[i + 1 : j]],
-                            pipeline=cmd.pipeline,
-                            stage=cmd.stage,
-                            depth=depth,
-                        )
-                        sub.wrappers = (*wrappers, "find-exec")
-                        _expand(sub, ctx, depth)
-                    i = j
-                i += 1
-            return
-        else:
-            break
-    _emit(cmd, argv, wrappers, ctx)
-    # A heredoc fed to a shell is a script.
-    if argv and argv[0].rsplit("/", 1)[-1] in _SHELLS and len(argv) == 1:
-        for op, body in cmd.redirects:
-            if op.endswith(("<<", "<<-", "<<<")):
-                _parse_into(body, ctx, depth + 1, (*wrappers, "sh-c"))
+                target = named[-1]
+            if target is body:
+                return self._redirected(body, redirects, extra, cwds, depth, wrappers)
+            self.pending[target.id] = (redirects, extra)
+            return self.stmt(body, cwds, depth, wrappers)
+        if kind in ("subshell",):
+            self.sequence(node.children, cwds, depth, wrappers)
+            return cwds, cwds
+        if kind in ("compound_statement", "program", "do_group", "else_clause", "elif_clause"):
+            return self.sequence(node.children, cwds, depth, wrappers)
+        if kind in ("if_statement", "case_statement", "case_item"):
+            ok, after = self._words_and_bodies(node, cwds, depth, wrappers)
+            return _union(ok, cwds), _union(after, cwds)
+        if kind in ("while_statement", "for_statement", "c_style_for_statement"):
+            # Loop bodies may run again in the folder the last pass left.
+            _, after = self._words_and_bodies(node, cwds, depth, wrappers)
+            if after != cwds:
+                _, after = self._words_and_bodies(node, _union(cwds, after), depth, wrappers)
+            return _union(after, cwds), _union(after, cwds)
+        if kind == "function_definition":
+            name_node = node.child_by_field_name("name")
+            name = self._text(name_node) if name_node is not None else ""
+            start = len(self.out)
+            body = node.child_by_field_name("body")
+            if body is not None:
+                self.stmt(body, cwds, depth, wrappers)
+            recursive_bg = any(
+                c.name == name and (c.stage > 0 or _next_is_pipe(self.out, i + start))
+                for i, c in enumerate(self.out[start:])
+            ) or (name != "" and self._self_call_in_bg(body, name))
+            self.functions.append(FunctionDef(name, recursive_bg))
+            return cwds, cwds
+        if kind == "negated_command":
+            for child in node.children:
+                if child.is_named:
+                    ok, after = self.stmt(child, cwds, depth, wrappers)
+                    return _union(ok, cwds), after
+            return cwds, cwds
+        if kind in ("variable_assignment", "variable_assignments"):
+            assigns: list[str] = []
+            self._assignments(node, assigns, cwds, depth, wrappers)
+            self.finish(
+                SimpleCommand(
+                    [],
+                    assigns=assigns,
+                    pipeline=self.pipeline,
+                    stage=self.stage,
+                    depth=depth,
+                    cwds=cwds,
+                ),
+                wrappers,
+            )
+            return cwds, cwds
+        if kind in ("declaration_command", "unset_command"):
+            argv = [node.children[0].type]
+            kinds: set[str] = set()
+            subs: list[str] = []
+            for child in node.children[1:]:
+                if child.type == "variable_assignment":
+                    holder: list[str] = []
+                    self._assignments(child, holder, cwds, depth, wrappers)
+                    argv.extend(holder)
+                elif child.is_named:
+                    argv.extend(self.word(child, kinds, subs, cwds, depth, wrappers))
+            self.finish(
+                SimpleCommand(
+                    argv,
+                    pipeline=self.pipeline,
+                    stage=self.stage,
+                    depth=depth,
+                    substitutions=subs,
+                    expansions=frozenset(kinds),
+                    cwds=cwds,
+                ),
+                wrappers,
+            )
+            return cwds, cwds
+        # test_command ([[ ]]), arithmetic ((( ))) and anything else: only the commands nested
+        # in substitutions run.
+        self._nested(node, cwds, depth, wrappers)
+        return cwds, cwds
 
+    def _words_and_bodies(
+        self, node: Node, cwds: Cwds, depth: int, wrappers: tuple[str, ...]
+    ) -> tuple[Cwds, Cwds]:
+        ok = cwds
+        for child in node.children:
+            if not child.is_named or child.type in _SKIP_NODES:
+                continue
+            if child.type in (
+                "word",
+                "string",
+                "raw_string",
+                "concatenation",
+                "number",
+                "simple_expansion",
+                "expansion",
+                "command_substitution",
+                "variable_name",
+                "ansi_c_string",
+                "process_substitution",
+            ):
+                self._nested(child, cwds, depth, wrappers)
+                continue
+            self.pipeline = self._new_pipeline()
+            self.stage = 0
+            ok, cwds = self.stmt(child, cwds, depth, wrappers)
+        return ok, cwds
 
-def _emit(cmd: SimpleCommand, argv: list[str], wrappers: list[str], ctx: _Ctx) -> None:
-    if argv is not cmd.argv:
+    def _self_call_in_bg(self, body: Node | None, name: str) -> bool:
+        """``f(){ f & }``: the body starts itself in the background."""
+        if body is None:
+            return False
+        text = self._text(body)
+        return bool(re.search(rf"(?:^|[\s;{{|]){re.escape(name)}\s*&(?!&)", text))
+
+    def _nested(self, node: Node, cwds: Cwds, depth: int, wrappers: tuple[str, ...]) -> None:
+        """Walk the substitutions anywhere under ``node``."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n.type in _SUBST_NODES:
+                self._substitution(n, cwds, depth, wrappers)
+            elif n.type == "function_definition":
+                self.stmt(n, cwds, depth, wrappers)
+            else:
+                stack.extend(reversed(n.children))
+
+    def _substitution(self, node: Node, cwds: Cwds, depth: int, wrappers: tuple[str, ...]) -> None:
+        if depth + 1 > MAX_DEPTH:
+            raise ParseError("commands nested too deeply")
+        saved = (self.pipeline, self.stage)
+        self.sequence(node.children, cwds, depth + 1, (*wrappers, "subst"))
+        self.pipeline, self.stage = saved
+
+    def _assignments(
+        self, node: Node, out: list[str], cwds: Cwds, depth: int, wrappers: tuple[str, ...]
+    ) -> None:
+        if node.type == "variable_assignments":
+            for child in node.children:
+                if child.type == "variable_assignment":
+                    self._assignments(child, out, cwds, depth, wrappers)
+            return
+        name = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
+        text = self._text(name) if name is not None else ""
+        op = "+=" if any(c.type == "+=" for c in node.children) else "="
+        val = ""
+        if value is not None:
+            kinds: set[str] = set()
+            subs: list[str] = []
+            val = " ".join(self.word(value, kinds, subs, cwds, depth, wrappers, brace=False))
+        out.append(f"{text}{op}{val}")
+
+    # ------------------------------------------------------------------ simple commands
+
+    def command(
+        self,
+        node: Node,
+        redirects: list[tuple[str, str]],
+        cwds: Cwds,
+        depth: int,
+        wrappers: tuple[str, ...],
+        extra: list[str] | None = None,
+    ) -> tuple[Cwds, Cwds]:
+        argv: list[str] = []
+        assigns: list[str] = []
+        kinds: set[str] = set()
+        subs: list[str] = []
+        own: list[tuple[str, str]] = []
+        for child in node.children:
+            t = child.type
+            if t == "variable_assignment":
+                self._assignments(child, assigns, cwds, depth, wrappers)
+            elif t == "command_name":
+                for w in child.children:
+                    argv.extend(self.word(w, kinds, subs, cwds, depth, wrappers))
+            elif t in _REDIRECT_NODES:
+                self.redirect(child, own, argv, cwds, depth, wrappers)
+            elif child.is_named and t not in _SKIP_NODES:
+                argv.extend(self.word(child, kinds, subs, cwds, depth, wrappers))
+            elif t == "$":  # $"..." (a translated string): the string follows
+                continue
+        if extra:
+            argv.extend(extra)
         cmd = SimpleCommand(
             argv,
-            redirects=cmd.redirects,
-            assigns=cmd.assigns,
-            pipeline=cmd.pipeline,
-            stage=cmd.stage,
-            depth=cmd.depth,
-            substitutions=cmd.substitutions,
+            [*own, *redirects],
+            assigns,
+            self.pipeline,
+            self.stage,
+            (),
+            depth,
+            subs,
+            frozenset(kinds),
+            cwds,
         )
-    cmd.wrappers = tuple(wrappers)
-    ctx.out.append(cmd)
+        return self.finish(cmd, wrappers)
+
+    def redirect(
+        self,
+        node: Node,
+        out: list[tuple[str, str]],
+        extra_args: list[str],
+        cwds: Cwds,
+        depth: int,
+        wrappers: tuple[str, ...],
+    ) -> None:
+        kinds: set[str] = set()
+        subs: list[str] = []
+        if node.type == "heredoc_redirect":
+            op = "<<"
+            body = ""
+            for child in node.children:
+                t = child.type
+                if t in ("<<", "<<-"):
+                    op = t
+                elif t == "heredoc_body":
+                    body = self._text(child)
+                    if op == "<<-":
+                        body = "\n".join(line.lstrip("\t") for line in body.split("\n"))
+                    self._nested(child, cwds, depth, wrappers)
+                elif t in _REDIRECT_NODES:
+                    self.redirect(child, out, extra_args, cwds, depth, wrappers)
+            out.insert(0, (op, body.removesuffix("\n")))
+            return
+        if node.type == "herestring_redirect":
+            values: list[str] = []
+            for child in node.children:
+                if child.is_named:
+                    values.extend(self.word(child, kinds, subs, cwds, depth, wrappers))
+            out.append(("<<<", " ".join(values)))
+            return
+        fd = ""
+        op = ""
+        targets: list[str] = []
+        for child in node.children:
+            t = child.type
+            if t == "file_descriptor":
+                fd = self._text(child)
+            elif not child.is_named:
+                op = t
+            elif node.field_name_for_child(node.children.index(child)) == "destination":
+                targets.extend(self.word(child, kinds, subs, cwds, depth, wrappers, brace=False))
+        if targets:
+            out.append((fd + op, targets[0]))
+            extra_args.extend(targets[1:])  # `echo a > f b`: b is an argument
+        else:
+            out.append((fd + op, ""))
+
+    def word(
+        self,
+        node: Node,
+        kinds: set[str],
+        subs: list[str],
+        cwds: Cwds,
+        depth: int,
+        wrappers: tuple[str, ...],
+        brace: bool = True,
+    ) -> list[str]:
+        """The value(s) of one word node (several after brace expansion)."""
+        t = node.type
+        if t == "word" or t == "number":
+            text = self._text(node)
+            if node.child_count:  # a number with an expansion inside ($((..)) forms)
+                self._nested(node, cwds, depth, wrappers)
+            return [_unescape_word(text)]
+        if t == "raw_string":
+            return [self._text(node)[1:-1]]
+        value, has_brace = self._part(node, kinds, subs, cwds, depth, wrappers)
+        if has_brace and brace:
+            kinds.add("brace")
+            return _brace_expand(value)
+        return [value]
+
+    def _part(
+        self,
+        node: Node,
+        kinds: set[str],
+        subs: list[str],
+        cwds: Cwds,
+        depth: int,
+        wrappers: tuple[str, ...],
+    ) -> tuple[str, bool]:
+        t = node.type
+        if t == "word" or t == "number":
+            text = self._text(node)
+            return _unescape_word(text), "{" in text or "}" in text
+        if t == "raw_string":
+            return self._text(node)[1:-1], False
+        if t == "ansi_c_string":
+            kinds.add("ansi-c")
+            return _ansi_c(self._text(node)[2:-1]), False
+        if t in ("string", "translated_string"):
+            parts: list[str] = []
+            for child in node.children:
+                ct = child.type
+                if ct == "string_content":
+                    parts.append(
+                        _DQ_ESCAPE.sub(
+                            lambda m: "" if m.group(1) == "\n" else m.group(1), self._text(child)
+                        )
+                    )
+                elif child.is_named:
+                    parts.append(self._part(child, kinds, subs, cwds, depth, wrappers)[0])
+            return "".join(parts), False
+        if t == "concatenation":
+            parts = []
+            braced = False
+            for child in node.children:
+                v, b = self._part(child, kinds, subs, cwds, depth, wrappers)
+                parts.append(v)
+                braced = braced or b
+            value = "".join(parts)
+            return value, braced and bool(_BRACE.search(value))
+        if t == "brace_expression":
+            return self._text(node), True
+        if t in _SUBST_NODES:
+            kinds.add("command" if t == "command_substitution" else "process")
+            text = self._text(node)
+            subs.append(text)
+            self._substitution(node, cwds, depth, wrappers)
+            return text, False
+        text = self._text(node)
+        if t in ("simple_expansion", "expansion"):
+            if not (t == "simple_expansion" and text[1:] in _KNOWN_VARS) and not (
+                t == "expansion" and text[2:-1] in _KNOWN_VARS
+            ):
+                kinds.add("parameter")
+        elif t == "arithmetic_expansion":
+            kinds.add("arithmetic")
+        else:
+            kinds.add("parameter")
+        self._nested(node, cwds, depth, wrappers)
+        return text if "$" in text or "`" in text else "$" + text, False
+
+    # ------------------------------------------------------------------ wrappers and cd
+
+    def finish(self, cmd: SimpleCommand, wrappers: tuple[str, ...]) -> tuple[Cwds, Cwds]:
+        """Peel wrappers off ``cmd``, record what runs, and follow ``cd``."""
+        cmd = self._expand(cmd, list(wrappers))
+        if cmd.argv and cmd.name in ("cd", "pushd", "popd"):
+            ok = tuple(_cd(cmd.argv, c, cmd.name) for c in cmd.cwds)
+            ok = _union(ok)
+            return ok, _union(ok, cmd.cwds)
+        return cmd.cwds, cmd.cwds
+
+    def _emit(self, cmd: SimpleCommand, argv: list[str], wrappers: list[str]) -> SimpleCommand:
+        if argv is not cmd.argv:
+            cmd = SimpleCommand(
+                argv,
+                cmd.redirects,
+                cmd.assigns,
+                cmd.pipeline,
+                cmd.stage,
+                (),
+                cmd.depth,
+                cmd.substitutions,
+                cmd.expansions,
+                cmd.cwds,
+            )
+        cmd.wrappers = tuple(wrappers)
+        self.out.append(cmd)
+        return cmd
+
+    def _nested_script(
+        self, script: str, cmd: SimpleCommand, wrappers: list[str], how: str
+    ) -> None:
+        self.text(script, cmd.cwds, cmd.depth + 1, (*wrappers, how))
+
+    def _expand(self, cmd: SimpleCommand, wrappers: list[str]) -> SimpleCommand:
+        """Peel wrappers off ``cmd``; record what actually runs (and nested scripts)."""
+        argv = cmd.argv
+        while argv:
+            prog = argv[0].rsplit("/", 1)[-1]
+            if prog in ("sudo", "doas"):
+                wrappers.append("sudo")
+                i = 1
+                while i < len(argv) and argv[i].startswith("-"):
+                    if argv[i] == "--":
+                        i += 1
+                        break
+                    i += 2 if argv[i] in _SUDO_VALUE_OPTS else 1
+                if i >= len(argv):  # "sudo -i", "sudo -s": a root shell
+                    argv = ["sh"]
+                    break
+                argv = argv[i:]
+            elif prog == "su":
+                wrappers.append("sudo")
+                if "-c" in argv[1:-1]:
+                    script = argv[argv.index("-c") + 1]
+                    out = self._emit(cmd, argv, wrappers)
+                    self._nested_script(script, out, wrappers, "sh-c")
+                    return out
+                argv = ["sh"]
+                break
+            elif prog == "env":
+                i = 1
+                while i < len(argv):
+                    a = argv[i]
+                    if a in ("-u", "--unset", "-C", "--chdir"):
+                        i += 2
+                    elif a in ("-S", "--split-string") or a.startswith("-S"):
+                        rest = argv[i + 1] if a in ("-S", "--split-string") else a[2:]
+                        tail = argv[i + 2 :] if a in ("-S", "--split-string") else argv[i + 1 :]
+                        argv = [*rest.split(), *tail]
+                        i = 0
+                        break
+                    elif a.startswith("-") or _ASSIGN.match(a):
+                        if _ASSIGN.match(a):
+                            cmd.assigns = [*cmd.assigns, a]
+                        i += 1
+                    else:
+                        break
+                if i >= len(argv):
+                    break  # plain "env": prints the environment
+                argv = argv[i:]
+            elif prog in _SIMPLE_WRAPPERS:
+                if len(argv) == 1:
+                    break
+                argv = argv[1:]
+                while argv and argv[0].startswith("-") and prog == "time":
+                    argv = argv[1:]
+            elif prog == "command" or prog == "builtin":
+                if len(argv) > 1 and argv[1] in ("-v", "-V"):
+                    break
+                argv = [a for a in argv[1:] if a != "-p"] or argv
+                if argv[0] in ("command", "builtin"):
+                    break
+            elif prog == "exec":
+                i = 1
+                while i < len(argv) and argv[i].startswith("-"):
+                    i += 2 if argv[i] == "-a" else 1
+                if i >= len(argv):
+                    break
+                argv = argv[i:]
+            elif prog in ("nice", "ionice", "stdbuf", "chrt", "taskset"):
+                i = 1
+                while i < len(argv) and argv[i].startswith("-"):
+                    a = argv[i]
+                    i += 2 if len(a) == 2 and a[1] in "ncpoei" else 1
+                if prog in ("chrt", "taskset") and i < len(argv):
+                    i += 1  # priority / mask
+                if i >= len(argv):
+                    break
+                argv = argv[i:]
+            elif prog == "timeout":
+                i = 1
+                while i < len(argv) and argv[i].startswith("-"):
+                    i += 2 if argv[i] in _TIMEOUT_VALUE_OPTS else 1
+                i += 1  # duration
+                if i >= len(argv):
+                    break
+                argv = argv[i:]
+            elif prog == "xargs":
+                wrappers.append("xargs")
+                i = 1
+                while i < len(argv) and argv[i].startswith("-"):
+                    i += 2 if argv[i] in _XARGS_VALUE_OPTS else 1
+                argv = argv[i:] or ["echo"]
+            elif prog in _SHELLS:
+                c_script = _shell_c_script(argv)
+                out = self._emit(cmd, argv, wrappers)
+                if c_script is not None:
+                    self._nested_script(c_script, out, wrappers, "sh-c")
+                elif _shell_reads_stdin(argv):
+                    for op, body in out.redirects:
+                        if op in ("<<", "<<-", "<<<"):
+                            self._nested_script(body, out, wrappers, "sh-stdin")
+                return out
+            elif prog == "eval":
+                out = self._emit(cmd, argv, wrappers)
+                self._nested_script(" ".join(argv[1:]), out, wrappers, "eval")
+                return out
+            elif prog == "find":
+                out = self._emit(cmd, argv, wrappers)
+                self._find_exec(out, argv, wrappers)
+                return out
+            else:
+                break
+        return self._emit(cmd, argv, wrappers)
+
+    def _find_exec(self, cmd: SimpleCommand, argv: list[str], wrappers: list[str]) -> None:
+        roots = []
+        for a in argv[1:]:
+            if a.startswith("-") or a in ("(", "!"):
+                break
+            roots.append(a)
+        root = roots[0] if roots else "."
+        i = 1
+        while i < len(argv):
+            if argv[i] in ("-exec", "-execdir", "-ok", "-okdir"):
+                j = i + 1
+                while j < len(argv) and argv[j] not in (";", "+"):
+                    j += 1
+                if j > i + 1:
+                    sub = SimpleCommand(
+                        [root if a == "{}" else a for a in argv[i + 1 : j]],
+                        pipeline=cmd.pipeline,
+                        stage=cmd.stage,
+                        depth=cmd.depth,
+                        expansions=cmd.expansions,
+                        cwds=cmd.cwds,
+                    )
+                    self._expand(sub, [*wrappers, "find-exec"])
+                i = j
+            i += 1
+
+
+def _next_is_pipe(cmds: list[SimpleCommand], i: int) -> bool:
+    return i + 1 < len(cmds) and cmds[i + 1].pipeline == cmds[i].pipeline and cmds[i + 1].stage > 0
+
+
+def _cd(argv: list[str], cwd: str | None, name: str) -> str | None:
+    """The folder ``cd``/``pushd`` leaves (lexically, as bash's default ``cd -L`` does)."""
+    if name == "popd":
+        return None
+    args = [a for a in argv[1:] if not a.startswith("-") or a == "-"]
+    if not args:
+        return expand_user("~")
+    target = expand_user(args[0], cwd)
+    if target == "-" or "$" in target or "`" in target or (cwd is None and target[:1] != "/"):
+        return None
+    return posixpath.normpath(posixpath.join(cwd or ".", target))
 
 
 def _shell_c_script(argv: list[str]) -> str | None:
@@ -611,3 +976,27 @@ def _shell_c_script(argv: list[str]) -> str | None:
             continue
         return a if has_c else None
     return None
+
+
+def _shell_reads_stdin(argv: list[str]) -> bool:
+    """``bash``, ``bash -s``, ``bash -`` read their script from stdin; ``bash file`` does not."""
+    for a in argv[1:]:
+        if a in ("-s", "-"):
+            return True
+        if a.startswith("-") or a.startswith("+"):
+            continue
+        return False
+    return True
+
+
+def _error_message(root: Node, src: bytes) -> str:
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.is_missing:
+            return f"the shell grammar expected {n.type!r} (unbalanced quote or bracket?)"
+        if n.type == "ERROR":
+            near = src[n.start_byte : n.end_byte][:40].decode("utf-8", "replace")
+            return f"the shell grammar cannot parse it near {near!r}"
+        stack.extend(reversed(n.children))
+    return "the shell grammar cannot parse it"

@@ -55,7 +55,7 @@ def test_heredoc_to_a_shell_is_parsed() -> None:
 def test_env_prefix_and_wrappers() -> None:
     (cmd,) = parse_command("A=1 B=2 sudo -u bob env C=3 nohup timeout -s 9 10 nice -n 5 rm x")
     assert cmd.argv == ["rm", "x"]
-    assert cmd.assigns == ["A=1", "B=2"]
+    assert cmd.assigns == ["A=1", "B=2", "C=3"]  # env C=3 counts too (LD_PRELOAD=...)
     assert cmd.wrappers == ("sudo",)
 
 
