@@ -23,6 +23,7 @@ it runs. What the grammar rejects, or nesting deeper than :data:`MAX_DEPTH`, rai
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 import threading
@@ -327,6 +328,21 @@ class _Walker:
         self.next_pipeline += 1
         return self.next_pipeline
 
+    def _gaps(self, node: Node) -> None:
+        """Raise if the grammar left text between ``node``'s children out of the tree.
+
+        tree-sitter-bash drops a word in a few shapes (``make -f - <<EOF`` loses the ``-``);
+        a command with a word missing must not be judged as if it were whole.
+        """
+        children = node.children
+        src = self.src
+        for a, b in itertools.pairwise(children):
+            if b.start_byte > a.end_byte:
+                gap = src[a.end_byte : b.start_byte]
+                if gap.strip(b" \t\r\n\\"):
+                    near = gap.strip().decode("utf-8", "replace")[:20]
+                    raise ParseError(f"the shell grammar skipped {near!r}; cannot check it")
+
     def _text(self, node: Node) -> str:
         return self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
 
@@ -393,6 +409,8 @@ class _Walker:
         kind = node.type
         if kind == "command":
             return self.command(node, [], cwds, depth, wrappers)
+        if kind in ("redirected_statement", "list", "pipeline"):
+            self._gaps(node)
         if kind == "list":
             kids = [c for c in node.children if c.type != "comment"]
             left, op, right = kids[0], kids[1].type, kids[-1]
@@ -601,6 +619,7 @@ class _Walker:
         kinds: set[str] = set()
         subs: list[str] = []
         own: list[tuple[str, str]] = []
+        self._gaps(node)
         for child in node.children:
             t = child.type
             if t == "variable_assignment":
@@ -666,18 +685,20 @@ class _Walker:
             return
         fd = ""
         op = ""
-        targets: list[str] = []
-        for child in node.children:
+        targets: list[list[str]] = []
+        for i, child in enumerate(node.children):
             t = child.type
             if t == "file_descriptor":
                 fd = self._text(child)
             elif not child.is_named:
                 op = t
-            elif node.field_name_for_child(node.children.index(child)) == "destination":
-                targets.extend(self.word(child, kinds, subs, cwds, depth, wrappers, brace=False))
+            elif node.field_name_for_child(i) == "destination":
+                targets.append(self.word(child, kinds, subs, cwds, depth, wrappers))
         if targets:
-            out.append((fd + op, targets[0]))
-            extra_args.extend(targets[1:])  # `echo a > f b`: b is an argument
+            # `> {a,/etc/x}` is an "ambiguous redirect" error in bash; judge every expansion.
+            out.extend((fd + op, t) for t in targets[0])
+            for more in targets[1:]:
+                extra_args.extend(more)  # `echo a > f b`: b is an argument
         else:
             out.append((fd + op, ""))
 

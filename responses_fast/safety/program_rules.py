@@ -575,14 +575,10 @@ def _git(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
     sub = argv[i]
     rest = argv[i + 1 :]
     outside = git_cwd is not None and not c.contains(git_cwd, None)
-    if sub in _GIT_READ:
-        outputs = (
-            _opt_values(["git", *rest], "--output", "-o")
-            if sub in ("diff", "log", "show", "format-patch")
-            else []
-        )
-        for o in outputs:
+    if sub in ("diff", "log", "show", "format-patch", "archive", "bundle", "whatchanged"):
+        for o in _opt_values(["git", *rest], "--output", "-o", "--output-directory"):
             worst = _worst(worst, c.write(o, git_cwd, f"git {sub} --output writes {o}"))
+    if sub in _GIT_READ:
         if sub == "diff" and "--no-index" in rest:
             for p in operands(["git", *rest]):
                 worst = _worst(worst, c.read(p, git_cwd, f"git diff --no-index reads {p}"))
@@ -591,6 +587,11 @@ def _git(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
         return worst or c.d("read-only", f"git {sub} only reads")
     if worst is not None:
         return worst
+    if outside and sub not in ("config", "push") and sub not in _GIT_NET:
+        return c.d(
+            "write-outside-workspace",
+            f"git -C {git_cwd} {sub} changes a repository outside the workspace",
+        )
     if sub == "push":
         forced = any(
             a in ("-f", "--force", "--mirror", "--force-if-includes")
@@ -778,12 +779,14 @@ def _inline(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
 
 
 def _shell(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-    if any(op in ("<<", "<<-", "<<<") for op, _ in cmd.redirects) and not any(
-        a.startswith("-") and "c" in a[1:] and not a.startswith("--") for a in cmd.argv[1:]
-    ):
-        ops = operands(cmd.argv, frozenset({"-o", "+o"}))
-        if not ops or ops[0] == "-" or "-s" in cmd.argv:
-            return c.d("inline-code", f"{cmd.name} runs a script from a here-document")
+    argv = cmd.argv
+    if any(a.startswith("-") and not a.startswith("--") and "c" in a[1:] for a in argv[1:]):
+        return c.d("workspace-command", f"{cmd.name} -c runs the script checked here")
+    ops = operands(argv, frozenset({"-o", "+o"}))
+    stdin_script = not ops or ops[0] == "-" or "-s" in argv
+    fed = cmd.stage > 0 or any(op.lstrip("0123456789").startswith("<") for op, _ in cmd.redirects)
+    if stdin_script and fed:
+        return c.d("inline-code", f"{cmd.name} runs a script it reads from stdin")
     return c.d("workspace-command", f"{cmd.name} runs a script")
 
 
@@ -816,7 +819,10 @@ def _openssl(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | None
     if sub in ("s_client", "s_server", "s_time", "ocsp"):
         return c.net(f"openssl {sub} opens network connections")
     worst = _writes(c, cmd, cwd, _opt_values(argv, "-out", "-keyout"))
-    for p in _opt_values(argv, "-in", "-key", "-inkey", "-passin", "-kfile", "-CAkey"):
+    inputs: tuple[str, ...] = ("-key", "-inkey", "-passin", "-kfile", "-CAkey")
+    if sub not in ("x509", "req", "verify", "crl", "asn1parse"):  # these read certificates
+        inputs = ("-in", *inputs)
+    for p in _opt_values(argv, *inputs):
         if p.startswith(("file:", "env:", "pass:")):
             p = p.split(":", 1)[1] if p.startswith("file:") else ""
         if p:

@@ -38,6 +38,7 @@ from .vocabulary import (
     WORKSPACE,
     is_dynamic,
     operands,
+    short_flags,
 )
 
 __all__ = ["ShellChecker"]
@@ -60,6 +61,9 @@ _CODE_VARS = re.compile(
     r"SUDO_ASKPASS|BROWSER)\+?="
 )
 _GLOB = re.compile(r"[*?\[]")
+_FOLDER_READERS = frozenset({"tar", "zip", "7z", "rsync", "scp", "rg", "ag", "ack"})
+_DECLARERS = frozenset({"export", "declare", "typeset", "local", "readonly"})
+_GLOB_CHARS = re.compile(r"[*?\[\]]")
 
 
 class ShellChecker(Checker):
@@ -217,7 +221,8 @@ class ShellChecker(Checker):
                 op.endswith("<&") and not target.isdigit() and target != "-"
             ):
                 take(self.read(target, cwd, f"reads {target}"))
-        for a in cmd.assigns:
+        exported = argv[1:] if name in _DECLARERS else ()
+        for a in (*cmd.assigns, *exported):
             if _CODE_VARS.match(a):
                 var = a.split("=", 1)[0].rstrip("+")
                 take(
@@ -279,6 +284,10 @@ class ShellChecker(Checker):
         name = cmd.name
         argv = cmd.argv
         args: Sequence[str] = argv[1:]
+        flags = short_flags(argv)
+        recursive = (
+            name in _FOLDER_READERS or "r" in flags or "R" in flags or ("--recursive" in argv)
+        )
         if name in ("cp", "mv", "ln", "install", "rsync", "scp"):
             ops = operands(argv, frozenset({"-t", "--target-directory", "-S", "-m", "-o", "-g"}))
             if not any(
@@ -287,13 +296,19 @@ class ShellChecker(Checker):
             ):
                 ops = ops[:-1]  # the destination is written, not read
             args = ops
+        elif name == "tar":  # -C DIR is where it extracts, not what it reads
+            args = [
+                a
+                for i, a in enumerate(argv[1:], 1)
+                if argv[i - 1] not in ("-C", "--directory") and not a.startswith("--directory=")
+            ]
         for a in args:
             if "=" in a and (a.startswith("-") or name == "dd"):
                 a = a.split("=", 1)[1]
             if "@" in a:  # curl -d @file, -F f=@file
                 a = a.rsplit("@", 1)[1] or a
             if a and not a.startswith("-"):
-                d = self.read(a, cwd, f"{name} would read {a}")
+                d = self.read(a, cwd, f"{name} would read {a}", recursive)
                 if d is not None:
                     return d
         return None
@@ -395,14 +410,22 @@ class ShellChecker(Checker):
             )
         return None
 
-    def read(self, target: str, cwd: str | None, what: str) -> Decision | None:
-        """The decision for reading ``target``: a secret, a network pseudo-device, or fine."""
+    def read(
+        self, target: str, cwd: str | None, what: str, recursive: bool = False
+    ) -> Decision | None:
+        """The decision for reading ``target``: a secret, a network pseudo-device, or fine.
+
+        ``recursive``: the program reads whole folders (tar, zip, cp -r, grep -r), so a folder
+        that holds credentials counts as a secret too.
+        """
         if target.startswith(("/dev/tcp/", "/dev/udp/")):
             return self.net(f"{what}: bash opens a network connection")
         if self.secrets.is_secret(target, cwd) or (
             _GLOB.search(target) and self._glob_secret(target, cwd)
         ):
             return self.d("secret-read", f"{what}, which holds credentials")
+        if recursive and self._holds_secrets(target, cwd):
+            return self.d("secret-read", f"{what}, a folder that holds credentials")
         if "/.." in target and not is_dynamic(target):
             real = self.absolute(target, cwd)
             if real != target and self.secrets.is_secret(real, cwd):
@@ -414,14 +437,28 @@ class ShellChecker(Checker):
         path = expand_user(pattern, cwd)
         absolute = path if path.startswith("/") else posixpath.join(cwd or self.ws.root, path)
         base = absolute.rsplit("/", 1)[-1]
+        # `*` alone matches any name: only globs with some literal text are compared by name,
+        # and (as in bash) only a glob starting with "." matches a dot file.
+        literal = len(_GLOB_CHARS.sub("", base)) >= 2
         for probe in self._secret_probes:
             if "/" in probe:
                 if fnmatch.fnmatchcase(probe, absolute):
                     return True
-            elif fnmatch.fnmatchcase(probe, base):
+            elif (
+                literal
+                and (base[:1] == "." or probe[:1] != ".")
+                and (fnmatch.fnmatchcase(probe, base))
+            ):
                 return True
         folder, _ = glob_base(absolute)
         return self.secrets.is_secret(folder.rstrip("/") + "/x", cwd)
+
+    def _holds_secrets(self, target: str, cwd: str | None) -> bool:
+        """Whether the folder ``target`` holds a known credentials location (``~/.aws``, ``~``)."""
+        if is_dynamic(target):
+            return False
+        absolute = self.absolute(target, cwd).rstrip("/") + "/"
+        return any(p.startswith(absolute) for p in self._secret_probes if p.startswith("/"))
 
 
 def glob_base(path: str) -> tuple[str, bool]:

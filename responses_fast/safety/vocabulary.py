@@ -105,6 +105,8 @@ SECRET_NAMERS: Final = frozenset(
         "truncate",
         "openssl",
         "ssh-keygen",
+        "chown",
+        "chgrp",
     }
 )
 SAFE_DEVICES: Final = frozenset(
