@@ -310,7 +310,10 @@ class _Walker:
         """Parse a (possibly nested) script and walk it in ``cwds``."""
         if depth > MAX_DEPTH:
             raise ParseError("commands nested too deeply")
-        src = command.encode("utf-8", "surrogatepass")
+        try:
+            src = command.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ParseError("the command is not valid text (a lone surrogate)") from None
         tree = _parser().parse(src)
         root = tree.root_node
         if root.has_error:
@@ -344,7 +347,7 @@ class _Walker:
                     raise ParseError(f"the shell grammar skipped {near!r}; cannot check it")
 
     def _text(self, node: Node) -> str:
-        return self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
+        return self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
     # ------------------------------------------------------------------ statements
 

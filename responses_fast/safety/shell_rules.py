@@ -133,7 +133,7 @@ class ShellChecker(Checker):
 
         def take(d: Decision | None) -> bool:
             nonlocal best
-            if d is not None and (best is None or RANK[d.action] > RANK[best.action]):
+            if _stricter(d, best):
                 best = d
             return best is not None and RANK[best.action] == 2
 
@@ -205,7 +205,7 @@ class ShellChecker(Checker):
 
         def take(d: Decision | None) -> None:
             nonlocal best
-            if d is not None and (best is None or RANK[d.action] > RANK[best.action]):
+            if _stricter(d, best):
                 best = d
 
         name = cmd.name
@@ -213,10 +213,13 @@ class ShellChecker(Checker):
         if "sudo" in cmd.wrappers:
             take(self.d("sudo", f"runs {name or 'a shell'} with elevated privileges (sudo)"))
         for op, target in cmd.redirects:
-            if _OUT_REDIR.match(op):
-                take(self.write(target, cwd, f"redirects output to {target}"))
-            elif op.endswith(">&") and not target.isdigit() and target != "-":
-                take(self.write(target, cwd, f"redirects output to {target}"))
+            if _OUT_REDIR.match(op) or (
+                op.endswith(">&") and not target.isdigit() and target != "-"
+            ):
+                w = self.write(target, cwd, f"redirects output to {target}")
+                if w is None and target not in SAFE_DEVICES:
+                    w = self.d("workspace-command", f"writes {target} in the workspace")
+                take(w)
             if _IN_REDIR.match(op) or (
                 op.endswith("<&") and not target.isdigit() and target != "-"
             ):
@@ -241,10 +244,9 @@ class ShellChecker(Checker):
                 return best
         override = self._override(cmd) if self.commands else None
         handler = handler_for(name)
-        if handler is not None:
-            h = handler(self, cmd, cwd)
-            if h is not None and not (override is not None and h.rule in _CLASSIFY_RULES):
-                take(h)
+        h = handler(self, cmd, cwd) if handler is not None else None
+        if h is not None and not (override is not None and h.rule in _CLASSIFY_RULES):
+            take(h)
         if {"ansi-c", "brace"} & cmd.expansions:
             how = "$'...' quoting" if "ansi-c" in cmd.expansions else "brace expansion"
             take(
@@ -264,7 +266,12 @@ class ShellChecker(Checker):
             )
         if "eval" in cmd.wrappers or name == "eval":
             take(self.d("inline-code", "eval runs a string as shell code"))
-        cls = override if override is not None else self._classify(cmd, cwd)
+        if override is not None:
+            cls: Decision | None = override
+        elif h is not None and h.rule in _CLASSIFY_RULES:
+            cls = h  # the handler classified it from its arguments (uv pip list: read-only)
+        else:
+            cls = self._classify(cmd, cwd)
         if (
             "xargs" in cmd.wrappers
             and name not in ("echo", "printf")
@@ -459,6 +466,19 @@ class ShellChecker(Checker):
             return False
         absolute = self.absolute(target, cwd).rstrip("/") + "/"
         return any(p.startswith(absolute) for p in self._secret_probes if p.startswith("/"))
+
+
+def _stricter(d: Decision | None, best: Decision | None) -> bool:
+    """Whether ``d`` replaces ``best``: a stricter action, or an allow that is not read-only.
+
+    Among allows, one that changes something (``workspace-command``, ``network``) outranks
+    ``read-only``, so the reason names it and ``sandboxed=False`` can ask about it.
+    """
+    if d is None:
+        return False
+    if best is None or RANK[d.action] > RANK[best.action]:
+        return True
+    return d.action == best.action == "allow" and best.rule == "read-only" != d.rule
 
 
 def glob_base(path: str) -> tuple[str, bool]:

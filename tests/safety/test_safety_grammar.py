@@ -1,0 +1,120 @@
+"""The tree-sitter walk: decoded words, non-literal constructs, cd without assuming success."""
+
+from __future__ import annotations
+
+import pytest
+
+from responses_fast.safety import ParseError, parse_command
+from responses_fast.safety.commands import command_from_argv, parse_script
+
+
+def test_ansi_c_strings_are_decoded_and_marked() -> None:
+    (cmd,) = parse_command(r"rm -rf $'\x2f'etc $'\057usr' $'a\tb' $'\u00e9'")
+    assert cmd.argv == ["rm", "-rf", "/etc", "/usr", "a\tb", "\u00e9"]
+    assert "ansi-c" in cmd.expansions and not cmd.plain
+
+
+def test_brace_expansion_is_expanded_and_marked() -> None:
+    (cmd,) = parse_command("rm -rf {/etc,/usr} x{1..3} '{a,b}'")
+    assert cmd.argv == ["rm", "-rf", "/etc", "/usr", "x1", "x2", "x3", "{a,b}"]
+    assert "brace" in cmd.expansions
+
+
+@pytest.mark.parametrize(
+    ("command", "kinds"),
+    [
+        ("ls -la 'a b' \"c d\"", set()),
+        ("echo $X", {"parameter"}),
+        ('echo "${X:-y}"', {"parameter"}),
+        ("echo $(pwd)", {"command"}),
+        ("echo `pwd`", {"command"}),
+        ("diff <(ls) b", {"process"}),
+        ("echo $((1+2))", {"arithmetic"}),
+        ('cat $HOME/x ${HOME}/y "$PWD"', set()),  # resolved by the policy itself
+    ],
+)
+def test_plain_words_only_when_literal(command: str, kinds: set[str]) -> None:
+    cmd = parse_command(command)[-1]
+    assert set(cmd.expansions) == kinds
+    assert cmd.plain == (not kinds)
+
+
+def test_substitutions_inside_every_word_shape_are_found() -> None:
+    command = 'echo "a$(rm -rf z)" ${x[$(rm -rf z)]} $((1+$(rm -rf z))) <(rm -rf z)'
+    assert sum(c.argv == ["rm", "-rf", "z"] for c in parse_command(command)) == 4
+    heredoc = "cat <<EOF\n$(rm -rf z)\nEOF"
+    assert ["rm", "-rf", "z"] in [c.argv for c in parse_command(heredoc)]
+    quoted = "cat <<'EOF'\n$(rm -rf z)\nEOF"
+    assert ["rm", "-rf", "z"] not in [c.argv for c in parse_command(quoted)]
+
+
+def _cwds(command: str, name: str) -> set[str | None]:
+    return {cwd for c in parse_script(command, "/ws").commands if c.name == name for cwd in c.cwds}
+
+
+@pytest.mark.parametrize(
+    ("command", "cwds"),
+    [
+        ("cd /x && rm a", {"/x"}),  # only runs if cd succeeded
+        ("cd /x; rm a", {"/x", "/ws"}),  # cd may have failed
+        ("cd /x || rm a", {"/x", "/ws"}),  # over-approximated: a failed left side may cd first
+        ("(cd /x) && rm a", {"/ws"}),  # a subshell's cd does not leak
+        ("cd /x | cat; rm a", {"/ws"}),  # nor does a pipeline stage's
+        ("echo $(cd /x); rm a", {"/ws"}),
+        ("cd a && cd b && rm a", {"/ws/a/b"}),
+        ("cd l/.. && rm a", {"/ws"}),  # bash's cd is logical
+        ("cd $D && rm a", {None}),
+        ("cd - && rm a", {None}),
+        ("cd && rm a", {__import__("os").path.expanduser("~")}),
+        ("if cd /x; then rm a; fi", {"/x", "/ws"}),
+        ("for i in 1 2; do rm a; cd ..; done", {"/ws", "/"}),  # second pass
+    ],
+)
+def test_cd_is_followed_without_assuming_success(command: str, cwds: set[str | None]) -> None:
+    assert _cwds(command, "rm") == cwds
+
+
+def test_redirect_belongs_to_the_last_command() -> None:
+    # The grammar hangs `> f` on the whole list; bash gives it to the last command only.
+    cmds = parse_script("cd /etc && echo x > hosts", "/ws").commands
+    echo = next(c for c in cmds if c.name == "echo")
+    assert echo.redirects == [(">", "hosts")] and echo.cwds == ("/etc",)
+
+
+def test_functions_are_recorded() -> None:
+    script = parse_script("f() { ls; }; function g { f & }; .(){ .|.& };.")
+    assert [(f.name, f.recursive_bg) for f in script.functions] == [
+        ("f", False),
+        ("g", False),
+        (".", True),
+    ]
+
+
+def test_shell_scripts_from_stdin_are_parsed() -> None:
+    assert ["rm", "-rf", "x"] in [c.argv for c in parse_command("bash -s <<EOF\nrm -rf x\nEOF")]
+    assert ["rm", "-rf", "x"] in [c.argv for c in parse_command("sh <<< 'rm -rf x'")]
+
+
+def test_argv_lists() -> None:
+    (cmd,) = command_from_argv(["ls", "-la", "a b"]).commands
+    assert cmd.argv == ["ls", "-la", "a b"] and cmd.plain
+    argvs = [c.argv for c in command_from_argv(["bash", "-lc", "cd x && rm -rf y"]).commands]
+    assert ["rm", "-rf", "y"] in argvs
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "make -f - <<EOF\nall:\nEOF",  # the grammar drops the "-": refuse rather than misjudge
+        "echo 'x",
+        "echo $(",
+        "ls &&",
+        "a\x00b",
+        "x" * 100_001,
+        "{ " * 400 + "ls; " + "} " * 400,  # deeper than the walk follows
+        "echo " + "$(echo " * 10 + "x" + ")" * 10,  # substitutions nested past MAX_DEPTH
+    ],
+)
+def test_what_cannot_be_followed_raises(command: str) -> None:
+    with pytest.raises(ParseError):
+        parse_command(command)
