@@ -23,6 +23,8 @@ it runs. What the grammar rejects, or nesting deeper than :data:`MAX_DEPTH`, rai
 
 from __future__ import annotations
 
+import re
+
 from .shell_syntax import (
     MAX_COMMAND_CHARS,
     MAX_DEPTH,
@@ -46,6 +48,24 @@ __all__ = [
 ]
 
 
+#: A line of bare words only (no quote, expansion, operator, brace or comment): the grammar
+#: would give exactly its whitespace-split words, so the tree is not needed.
+_PLAIN_LINE = re.compile(r"[ \t]*[A-Za-z0-9_./:@%+,*?~^-][A-Za-z0-9_./:@%+,=*?~^ \t-]*")
+_RESERVED = frozenset(
+    "if then else elif fi do done case esac while until for in function select time coproc".split()
+)
+
+
+def plain_argv(command: str) -> list[str] | None:
+    """The words of a line of bare words only, or None when the grammar is needed."""
+    if not _PLAIN_LINE.fullmatch(command):
+        return None
+    argv = command.split()
+    if "=" in argv[0] or argv[0] in _RESERVED:
+        return None
+    return argv
+
+
 def parse_script(command: str, cwd: str = ".") -> Script:
     """Parse ``command`` (starting in ``cwd``); raises :class:`ParseError`."""
     if len(command) > MAX_COMMAND_CHARS:
@@ -53,6 +73,10 @@ def parse_script(command: str, cwd: str = ".") -> Script:
     if "\x00" in command:
         raise ParseError("command holds a NUL byte")
     walker = Walker()
+    argv = plain_argv(command)
+    if argv is not None:
+        walker.finish(SimpleCommand(argv, cwds=(cwd,)), ())
+        return Script(walker.out, walker.functions)
     walker.text(command, (cwd,), 0, ())
     return Script(walker.out, walker.functions)
 

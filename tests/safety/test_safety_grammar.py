@@ -118,3 +118,25 @@ def test_argv_lists() -> None:
 def test_what_cannot_be_followed_raises(command: str) -> None:
     with pytest.raises(ParseError):
         parse_command(command)
+
+
+def test_plain_line_shortcut_matches_the_grammar() -> None:
+    """Lines of bare words skip tree-sitter; the result must be what the grammar gives."""
+    import sys
+    from pathlib import Path
+
+    from responses_fast.safety import commands as mod
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from corpus import BENIGN, DANGEROUS
+
+    plain = [c for c, _, _ in BENIGN + DANGEROUS if mod.plain_argv(c) is not None]
+    assert len(plain) > 100
+    for command in plain:
+        walker = mod.Walker()
+        walker.text(command, ("/ws",), 0, ())
+        slow = [(c.argv, c.wrappers, c.assigns, c.cwds) for c in walker.out]
+        fast = [
+            (c.argv, c.wrappers, c.assigns, c.cwds) for c in parse_script(command, "/ws").commands
+        ]
+        assert fast == slow, command

@@ -63,7 +63,7 @@ def test_nul_in_a_path_is_denied(policy: Policy) -> None:
     assert policy.check("read_file", {"path": "a\x00b"}).rule == "nul-byte"
 
 
-_ALPHABET = list("ab rm-f/.~$()`'\"|&;<>\\{}*#=\n\t!,[]:0") + ["\x00", "$'", "<<", "EOF"]
+_ALPHABET = [*"ab rm-f/.~$()`'\"|&;<>\\{}*#=\n\t!,[]:0", "\x00", "$'", "<<", "EOF"]
 
 
 @settings(max_examples=400, deadline=None)
