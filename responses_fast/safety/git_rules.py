@@ -99,7 +99,7 @@ def check_git(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | Non
         return worst or c.d("read-only", "git with options only")
     sub = argv[i]
     rest = argv[i + 1 :]
-    outside = git_cwd is not None and not c.contains(git_cwd, None)
+    outside = git_cwd is not None and git_cwd != c.root and not c.contains(git_cwd, None)
     if sub in ("diff", "log", "show", "format-patch", "archive", "bundle", "whatchanged"):
         for o in opt_values(["git", *rest], "--output", "-o", "--output-directory"):
             worst = strictest(worst, c.write(o, git_cwd, f"git {sub} --output writes {o}"))
@@ -115,7 +115,7 @@ def check_git(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | Non
     if outside and sub not in ("config", "push") and sub not in _GIT_NET:
         return c.d(
             "write-outside-workspace",
-            f"git -C {git_cwd} {sub} changes a repository outside the workspace",
+            f"git {sub} in {git_cwd} changes a repository outside the workspace",
         )
     if sub == "push":
         forced = any(
@@ -180,7 +180,7 @@ def check_git(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | Non
         if outside:
             return c.d(
                 "write-outside-workspace",
-                f"git -C {git_cwd} {sub} changes a repository outside the workspace",
+                f"git {sub} in {git_cwd} changes a repository outside the workspace",
             )
         return c.d("workspace-command", f"git {sub} changes the repository")
     return c.d("unknown-command", f"git {sub} is not a known git command")
