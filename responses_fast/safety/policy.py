@@ -167,7 +167,7 @@ class Policy:
         if not isinstance(tool_name, str):
             return Decision(self._actions["unparseable"], "tool name must be a string",
                             "unparseable")  # fmt: skip
-        if not isinstance(arguments, Mapping):
+        if type(arguments) is not dict and not isinstance(arguments, Mapping):
             return Decision(self._actions["unparseable"], "arguments must be an object",
                             "unparseable")  # fmt: skip
         if "\x00" in tool_name:

@@ -62,6 +62,8 @@ _CODE_VARS = re.compile(
 )
 _GLOB = re.compile(r"[*?\[]")
 _FOLDER_READERS = frozenset({"tar", "zip", "7z", "rsync", "scp", "rg", "ag", "ack"})
+_DECODED = frozenset({"ansi-c", "brace"})
+_ONLY_PROCESS = frozenset({"process"})
 _DECLARERS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _GLOB_CHARS = re.compile(r"[*?\[\]]")
 
@@ -87,6 +89,13 @@ class ShellChecker(Checker):
         self.network = network
         self.sandboxed = sandboxed
         self._secret_probes = _secret_probes(secret_patterns)
+        # Every folder above a credentials location: reading one recursively reads secrets.
+        self._secret_folders = frozenset(
+            p.rsplit("/", k)[0] or "/"
+            for p in self._secret_probes
+            if p.startswith("/")
+            for k in range(1, p.count("/") + 1)
+        )
 
     def d(self, rule: str, reason: str) -> Decision:
         return Decision(self.actions[rule], reason, rule)
@@ -210,7 +219,8 @@ class ShellChecker(Checker):
 
         name = cmd.name
         argv = cmd.argv
-        if "sudo" in cmd.wrappers:
+        wrappers = cmd.wrappers
+        if wrappers and "sudo" in wrappers:
             take(self.d("sudo", f"runs {name or 'a shell'} with elevated privileges (sudo)"))
         for op, target in cmd.redirects:
             if _OUT_REDIR.match(op) or (
@@ -224,15 +234,8 @@ class ShellChecker(Checker):
                 op.endswith("<&") and not target.isdigit() and target != "-"
             ):
                 take(self.read(target, cwd, f"reads {target}"))
-        exported = argv[1:] if name in _DECLARERS else ()
-        for a in (*cmd.assigns, *exported):
-            if _CODE_VARS.match(a):
-                var = a.split("=", 1)[0].rstrip("+")
-                take(
-                    self.d(
-                        "command-flag", f"sets {var}, which makes programs load or run other code"
-                    )
-                )
+        if cmd.assigns or name in _DECLARERS:
+            take(self._code_vars(cmd))
         if not argv:
             return best
         if is_dynamic(argv[0]):
@@ -247,24 +250,9 @@ class ShellChecker(Checker):
         h = handler(self, cmd, cwd) if handler is not None else None
         if h is not None and not (override is not None and h.rule in _CLASSIFY_RULES):
             take(h)
-        if {"ansi-c", "brace"} & cmd.expansions:
-            how = "$'...' quoting" if "ansi-c" in cmd.expansions else "brace expansion"
-            take(
-                self.d(
-                    "shell-expansion",
-                    f"{name} gets words built by {how}; they were"
-                    " checked decoded, but approval is needed",
-                )
-            )
-        elif cmd.expansions - {"process"} and name not in _EXPANSION_OK:
-            take(
-                self.d(
-                    "shell-expansion",
-                    f"{name} gets words known only when the shell runs"
-                    " ($VAR, $(...), <(...)); approval needed",
-                )
-            )
-        if "eval" in cmd.wrappers or name == "eval":
+        if cmd.expansions:
+            take(self._expansions(cmd))
+        if (wrappers and "eval" in wrappers) or name == "eval":
             take(self.d("inline-code", "eval runs a string as shell code"))
         if override is not None:
             cls: Decision | None = override
@@ -273,7 +261,8 @@ class ShellChecker(Checker):
         else:
             cls = self._classify(cmd, cwd)
         if (
-            "xargs" in cmd.wrappers
+            wrappers
+            and "xargs" in wrappers
             and name not in ("echo", "printf")
             and (cls is None or cls.rule != "read-only")
         ):
@@ -286,6 +275,34 @@ class ShellChecker(Checker):
             )
         take(cls)
         return best
+
+    def _code_vars(self, cmd: SimpleCommand) -> Decision | None:
+        exported = cmd.argv[1:] if cmd.name in _DECLARERS else ()
+        for a in (*cmd.assigns, *exported):
+            if _CODE_VARS.match(a):
+                var = a.split("=", 1)[0].rstrip("+")
+                return self.d(
+                    "command-flag", f"sets {var}, which makes programs load or run other code"
+                )
+        return None
+
+    def _expansions(self, cmd: SimpleCommand) -> Decision | None:
+        kinds = cmd.expansions
+        name = cmd.name
+        if not kinds.isdisjoint(_DECODED):
+            how = "$'...' quoting" if "ansi-c" in kinds else "brace expansion"
+            return self.d(
+                "shell-expansion",
+                f"{name} gets words built by {how}; they were checked decoded, but approval"
+                " is needed",
+            )
+        if kinds != _ONLY_PROCESS and name not in _EXPANSION_OK:
+            return self.d(
+                "shell-expansion",
+                f"{name} gets words known only when the shell runs ($VAR, $(...), <(...));"
+                " approval needed",
+            )
+        return None
 
     def _secret_args(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
         name = cmd.name
@@ -464,8 +481,7 @@ class ShellChecker(Checker):
         """Whether the folder ``target`` holds a known credentials location (``~/.aws``, ``~``)."""
         if is_dynamic(target):
             return False
-        absolute = self.absolute(target, cwd).rstrip("/") + "/"
-        return any(p.startswith(absolute) for p in self._secret_probes if p.startswith("/"))
+        return self.absolute(target, cwd).rstrip("/") in self._secret_folders or target == "/"
 
 
 def _stricter(d: Decision | None, best: Decision | None) -> bool:

@@ -117,17 +117,18 @@ class Walker:
         self.next_pipeline += 1
         return self.next_pipeline
 
-    def _gaps(self, node: Node) -> None:
-        """Raise if the grammar left text between ``node``'s children out of the tree.
+    def _gaps(self, children: list[Node]) -> None:
+        """Raise if the grammar left text between these sibling nodes out of the tree.
 
         tree-sitter-bash drops a word in a few shapes (``make -f - <<EOF`` loses the ``-``);
         a command with a word missing must not be judged as if it were whole.
         """
-        children = node.children
         src = self.src
         for a, b in itertools.pairwise(children):
-            if b.start_byte > a.end_byte:
-                gap = src[a.end_byte : b.start_byte]
+            end = a.end_byte
+            start = b.start_byte
+            if start > end + 1 or (start == end + 1 and src[end] not in b" \t"):
+                gap = src[end:start]
                 if gap.strip(b" \t\r\n\\"):
                     near = gap.strip().decode("utf-8", "replace")[:20]
                     raise ParseError(f"the shell grammar skipped {near!r}; cannot check it")
@@ -199,7 +200,7 @@ class Walker:
         if kind == "command":
             return self.command(node, [], cwds, depth, wrappers)
         if kind in ("redirected_statement", "list", "pipeline"):
-            self._gaps(node)
+            self._gaps(node.children)
         if kind == "list":
             kids = [c for c in node.children if c.type != "comment"]
             left, op, right = kids[0], kids[1].type, kids[-1]
@@ -408,8 +409,10 @@ class Walker:
         kinds: set[str] = set()
         subs: list[str] = []
         own: list[tuple[str, str]] = []
-        self._gaps(node)
-        for child in node.children:
+        children = node.children
+        if len(children) > 1:
+            self._gaps(children)
+        for child in children:
             t = child.type
             if t == "variable_assignment":
                 self._assignments(child, assigns, cwds, depth, wrappers)
