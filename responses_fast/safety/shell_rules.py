@@ -96,6 +96,10 @@ class ShellChecker(Checker):
             if p.startswith("/")
             for k in range(1, p.count("/") + 1)
         )
+        root = self.ws.root.rstrip("/") + "/"
+        self._ws_holds_secrets = any(
+            p.startswith(root) for p in self._secret_probes if p.startswith("/")
+        )
 
     def d(self, rule: str, reason: str) -> Decision:
         return Decision(self.actions[rule], reason, rule)
@@ -481,6 +485,13 @@ class ShellChecker(Checker):
         """Whether the folder ``target`` holds a known credentials location (``~/.aws``, ``~``)."""
         if is_dynamic(target):
             return False
+        if (
+            cwd == self.ws.root
+            and not self._ws_holds_secrets
+            and target[:1] not in ("/", "~")
+            and ".." not in target
+        ):
+            return False  # under the workspace, which holds no credentials location
         return self.absolute(target, cwd).rstrip("/") in self._secret_folders or target == "/"
 
 

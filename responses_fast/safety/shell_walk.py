@@ -128,10 +128,13 @@ class Walker:
             end = a.end_byte
             start = b.start_byte
             if start > end + 1 or (start == end + 1 and src[end] not in b" \t"):
-                gap = src[end:start]
-                if gap.strip(b" \t\r\n\\"):
-                    near = gap.strip().decode("utf-8", "replace")[:20]
-                    raise ParseError(f"the shell grammar skipped {near!r}; cannot check it")
+                self._gap(src[end:start])
+
+    @staticmethod
+    def _gap(gap: bytes) -> None:
+        if gap.strip(b" \t\r\n\\"):
+            near = gap.strip().decode("utf-8", "replace")[:20]
+            raise ParseError(f"the shell grammar skipped {near!r}; cannot check it")
 
     def _text(self, node: Node) -> str:
         return self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
@@ -409,22 +412,28 @@ class Walker:
         kinds: set[str] = set()
         subs: list[str] = []
         own: list[tuple[str, str]] = []
-        children = node.children
-        if len(children) > 1:
-            self._gaps(children)
-        for child in children:
+        src = self.src
+        prev_end = -1
+        for child in node.children:
+            # Property reads of tree-sitter nodes cost ~0.15 us each: read each one once.
+            start = child.start_byte
+            if start > prev_end >= 0 and (start > prev_end + 1 or src[prev_end] not in b" \t"):
+                self._gap(src[prev_end:start])
+            end = prev_end = child.end_byte
             t = child.type
-            if t == "variable_assignment":
-                self._assignments(child, assigns, cwds, depth, wrappers)
+            if t == "word":  # a leaf: the common case
+                argv.append(unescape_word(src[start:end].decode("utf-8", "replace")))
+            elif t == "raw_string":
+                argv.append(src[start + 1 : end - 1].decode("utf-8", "replace"))
             elif t == "command_name":
                 for w in child.children:
                     argv.extend(self.word(w, kinds, subs, cwds, depth, wrappers))
+            elif t == "variable_assignment":
+                self._assignments(child, assigns, cwds, depth, wrappers)
             elif t in _REDIRECT_NODES:
                 self.redirect(child, own, argv, cwds, depth, wrappers)
-            elif child.is_named and t not in _SKIP_NODES:
+            elif t != "$" and t not in _SKIP_NODES and child.is_named:
                 argv.extend(self.word(child, kinds, subs, cwds, depth, wrappers))
-            elif t == "$":  # $"..." (a translated string): the string follows
-                continue
         if extra:
             argv.extend(extra)
         cmd = SimpleCommand(
@@ -506,11 +515,12 @@ class Walker:
     ) -> list[str]:
         """The value(s) of one word node (several after brace expansion)."""
         t = node.type
-        if t == "word" or t == "number":
-            text = self._text(node)
+        if t == "word":  # a leaf
+            return [unescape_word(self._text(node))]
+        if t == "number":
             if node.child_count:  # a number with an expansion inside ($((..)) forms)
                 self._nested(node, cwds, depth, wrappers)
-            return [unescape_word(text)]
+            return [self._text(node)]
         if t == "raw_string":
             return [self._text(node)[1:-1]]
         value, has_brace = self._part(node, kinds, subs, cwds, depth, wrappers)
