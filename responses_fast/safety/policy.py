@@ -75,9 +75,10 @@ class Policy:
         workspace: str | os.PathLike[str] | None = None,
         *,
         network: bool = False,
+        sandboxed: bool = True,
     ) -> Policy:
         """A policy with the settings of a rules file."""
-        return cls(workspace, network=network, rules=Rules.from_toml(path))
+        return cls(workspace, network=network, rules=Rules.from_toml(path), sandboxed=sandboxed)
 
     # ------------------------------------------------------------------ configuration API
 
