@@ -219,6 +219,14 @@ def _output_opts(*names: str) -> Handler:
     return handler
 
 
+def _patch(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
+    """``patch [FILE] < diff``: FILE (or the -o output, or files under -d DIR) is written."""
+    value_opts = frozenset({"-p", "-d", "--directory", "-o", "--output", "-i", "--input", "-r",
+                            "-B", "-F", "-V", "-z", "-D"})  # fmt: skip
+    targets = opt_values(cmd.argv, "-o", "--output", "-d", "--directory")
+    return writes(c, cmd, cwd, targets + operands(cmd.argv, value_opts)[:1])
+
+
 def _sort(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
     if opt_values(cmd.argv, "--compress-program"):
         return c.d("command-flag", "sort --compress-program runs another program")
@@ -516,7 +524,7 @@ HANDLERS: dict[str, Handler] = {
     "tree": _output_opts("-o"),
     "base64": _output_opts("-o", "--output"),
     "iconv": _output_opts("-o", "--output"),
-    "patch": _output_opts("-o", "--output"),
+    "patch": _patch,
     "uniq": _nth_operand_writes(1, frozenset({"-f", "-s", "-w"})),
     "split": _nth_operand_writes(1, frozenset({"-a", "-b", "-C", "-l", "-n", "-t"})),
     "csplit": _output_opts("-f", "--prefix"),

@@ -319,6 +319,10 @@ class Walker:
                 wrappers,
             )
             return cwds, cwds
+        if kind in _REDIRECT_NODES:  # `$(< file)`: a redirection alone (bash reads the file)
+            redirects = []
+            self.redirect(node, redirects, [], cwds, depth, wrappers)
+            return self._redirected(None, redirects, [], cwds, depth, wrappers)
         # test_command ([[ ]]), arithmetic ((( ))) and anything else: only the commands nested
         # in substitutions run.
         self._nested(node, cwds, depth, wrappers)
