@@ -14,13 +14,9 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from .shell_syntax import MAX_DEPTH, FunctionDef, ParseError, SimpleCommand
+from .shell_word_reader import REDIRECT_NODES, SUBST_NODES, Cwds, WordReader
 from .shell_words import (
-    BRACE,
-    DQ_ESCAPE,
-    KNOWN_VARS,
     SHELLS,
-    ansi_c,
-    brace_expand,
     cd_target,
     peel_wrappers,
     shell_c_script,
@@ -47,10 +43,6 @@ def _parser() -> Parser:
     return parser
 
 
-Cwds = tuple[str | None, ...]
-
-_REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
-_SUBST_NODES = frozenset({"command_substitution", "process_substitution"})
 _SKIP_NODES = frozenset({"comment", "heredoc_start", "heredoc_end", "heredoc_content"})
 
 
@@ -65,7 +57,7 @@ def _union(*sets: Cwds) -> Cwds:
     return tuple(out)
 
 
-class Walker:
+class Walker(WordReader):
     __slots__ = (
         "functions",
         "next_pipeline",
@@ -135,11 +127,6 @@ class Walker:
         if gap.strip(b" \t\r\n\\"):
             near = gap.strip().decode("utf-8", "replace")[:20]
             raise ParseError(f"the shell grammar skipped {near!r}; cannot check it")
-
-    def _text(self, node: Node) -> str:
-        return self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
-
-    # ------------------------------------------------------------------ statements
 
     def sequence(
         self, nodes: list[Node], cwds: Cwds, depth: int, wrappers: tuple[str, ...]
@@ -230,7 +217,7 @@ class Walker:
             redirects: list[tuple[str, str]] = []
             extra: list[str] = []
             for child in node.children:
-                if child.type in _REDIRECT_NODES:
+                if child.type in REDIRECT_NODES:
                     self.redirect(child, redirects, extra, cwds, depth, wrappers)
             if body is None:
                 self._redirected(None, redirects, extra, cwds, depth, wrappers)
@@ -319,7 +306,7 @@ class Walker:
                 wrappers,
             )
             return cwds, cwds
-        if kind in _REDIRECT_NODES:  # `$(< file)`: a redirection alone (bash reads the file)
+        if kind in REDIRECT_NODES:  # `$(< file)`: a redirection alone (bash reads the file)
             redirects = []
             self.redirect(node, redirects, [], cwds, depth, wrappers)
             return self._redirected(None, redirects, [], cwds, depth, wrappers)
@@ -367,7 +354,7 @@ class Walker:
         stack = [node]
         while stack:
             n = stack.pop()
-            if n.type in _SUBST_NODES:
+            if n.type in SUBST_NODES:
                 self._substitution(n, cwds, depth, wrappers)
             elif n.type == "function_definition":
                 self.stmt(n, cwds, depth, wrappers)
@@ -380,27 +367,6 @@ class Walker:
         saved = (self.pipeline, self.stage)
         self.sequence(node.children, cwds, depth + 1, (*wrappers, "subst"))
         self.pipeline, self.stage = saved
-
-    def _assignments(
-        self, node: Node, out: list[str], cwds: Cwds, depth: int, wrappers: tuple[str, ...]
-    ) -> None:
-        if node.type == "variable_assignments":
-            for child in node.children:
-                if child.type == "variable_assignment":
-                    self._assignments(child, out, cwds, depth, wrappers)
-            return
-        name = node.child_by_field_name("name")
-        value = node.child_by_field_name("value")
-        text = self._text(name) if name is not None else ""
-        op = "+=" if any(c.type == "+=" for c in node.children) else "="
-        val = ""
-        if value is not None:
-            kinds: set[str] = set()
-            subs: list[str] = []
-            val = " ".join(self.word(value, kinds, subs, cwds, depth, wrappers, brace=False))
-        out.append(f"{text}{op}{val}")
-
-    # ------------------------------------------------------------------ simple commands
 
     def command(
         self,
@@ -434,7 +400,7 @@ class Walker:
                     argv.extend(self.word(w, kinds, subs, cwds, depth, wrappers))
             elif t == "variable_assignment":
                 self._assignments(child, assigns, cwds, depth, wrappers)
-            elif t in _REDIRECT_NODES:
+            elif t in REDIRECT_NODES:
                 self.redirect(child, own, argv, cwds, depth, wrappers)
             elif t != "$" and t not in _SKIP_NODES and child.is_named:
                 argv.extend(self.word(child, kinds, subs, cwds, depth, wrappers))
@@ -453,148 +419,6 @@ class Walker:
             cwds,
         )
         return self.finish(cmd, wrappers)
-
-    def redirect(
-        self,
-        node: Node,
-        out: list[tuple[str, str]],
-        extra_args: list[str],
-        cwds: Cwds,
-        depth: int,
-        wrappers: tuple[str, ...],
-    ) -> None:
-        kinds: set[str] = set()
-        subs: list[str] = []
-        if node.type == "heredoc_redirect":
-            op = "<<"
-            body = ""
-            for child in node.children:
-                t = child.type
-                if t in ("<<", "<<-"):
-                    op = t
-                elif t == "heredoc_body":
-                    body = self._text(child)
-                    if op == "<<-":
-                        body = "\n".join(line.lstrip("\t") for line in body.split("\n"))
-                    self._nested(child, cwds, depth, wrappers)
-                elif t in _REDIRECT_NODES:
-                    self.redirect(child, out, extra_args, cwds, depth, wrappers)
-            out.insert(0, (op, body.removesuffix("\n")))
-            return
-        if node.type == "herestring_redirect":
-            values: list[str] = []
-            for child in node.children:
-                if child.is_named:
-                    values.extend(self.word(child, kinds, subs, cwds, depth, wrappers))
-            out.append(("<<<", " ".join(values)))
-            return
-        fd = ""
-        op = ""
-        targets: list[list[str]] = []
-        for i, child in enumerate(node.children):
-            t = child.type
-            if t == "file_descriptor":
-                fd = self._text(child)
-            elif not child.is_named:
-                op = t
-            elif node.field_name_for_child(i) == "destination":
-                targets.append(self.word(child, kinds, subs, cwds, depth, wrappers))
-        if targets:
-            # `> {a,/etc/x}` is an "ambiguous redirect" error in bash; judge every expansion.
-            out.extend((fd + op, t) for t in targets[0])
-            for more in targets[1:]:
-                extra_args.extend(more)  # `echo a > f b`: b is an argument
-        else:
-            out.append((fd + op, ""))
-
-    def word(
-        self,
-        node: Node,
-        kinds: set[str],
-        subs: list[str],
-        cwds: Cwds,
-        depth: int,
-        wrappers: tuple[str, ...],
-        brace: bool = True,
-    ) -> list[str]:
-        """The value(s) of one word node (several after brace expansion)."""
-        t = node.type
-        if t == "word":  # a leaf
-            return [unescape_word(self._text(node))]
-        if t == "number":
-            if node.child_count:  # a number with an expansion inside ($((..)) forms)
-                self._nested(node, cwds, depth, wrappers)
-            return [self._text(node)]
-        if t == "raw_string":
-            return [self._text(node)[1:-1]]
-        value, has_brace = self._part(node, kinds, subs, cwds, depth, wrappers)
-        if has_brace and brace:
-            kinds.add("brace")
-            return brace_expand(value)
-        return [value]
-
-    def _part(
-        self,
-        node: Node,
-        kinds: set[str],
-        subs: list[str],
-        cwds: Cwds,
-        depth: int,
-        wrappers: tuple[str, ...],
-    ) -> tuple[str, bool]:
-        t = node.type
-        if t == "word" or t == "number":
-            text = self._text(node)
-            return unescape_word(text), "{" in text or "}" in text
-        if t == "raw_string":
-            return self._text(node)[1:-1], False
-        if t == "ansi_c_string":
-            kinds.add("ansi-c")
-            return ansi_c(self._text(node)[2:-1]), False
-        if t in ("string", "translated_string"):
-            parts: list[str] = []
-            for child in node.children:
-                ct = child.type
-                if ct == "string_content":
-                    parts.append(
-                        DQ_ESCAPE.sub(
-                            lambda m: "" if m.group(1) == "\n" else m.group(1), self._text(child)
-                        )
-                    )
-                elif child.is_named:
-                    parts.append(self._part(child, kinds, subs, cwds, depth, wrappers)[0])
-            return "".join(parts), False
-        if t == "concatenation":
-            parts = []
-            braced = False
-            for child in node.children:
-                v, b = self._part(child, kinds, subs, cwds, depth, wrappers)
-                parts.append(v)
-                braced = braced or b
-            value = "".join(parts)
-            return value, braced and bool(BRACE.search(value))
-        if t == "brace_expression":
-            return self._text(node), True
-        if t in _SUBST_NODES:
-            kinds.add("command" if t == "command_substitution" else "process")
-            text = self._text(node)
-            subs.append(text)
-            self._substitution(node, cwds, depth, wrappers)
-            return text, False
-        text = self._text(node)
-        if t in ("simple_expansion", "expansion"):
-            if not (t == "simple_expansion" and text[1:] in KNOWN_VARS) and not (
-                t == "expansion" and text[2:-1] in KNOWN_VARS
-            ):
-                kinds.add("parameter")
-        elif t == "arithmetic_expansion":
-            kinds.add("arithmetic")
-        else:
-            kinds.add("parameter")
-        self._nested(node, cwds, depth, wrappers)
-        return text if "$" in text or "`" in text else "$" + text, False
-
-    # ------------------------------------------------------------------ wrappers and cd
 
     def finish(self, cmd: SimpleCommand, wrappers: tuple[str, ...]) -> tuple[Cwds, Cwds]:
         """Peel wrappers off ``cmd``, record what runs, and follow ``cd``."""
