@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from responses_fast.safety import Policy, redact
-from responses_fast.safety.commands import plain_argv
+from responses_fast.safety.commands import plain_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,10 +78,10 @@ def bench_checks(reps: int, cpu: bool = False) -> None:
         f"  {'every call':28} {pct(samples, 0.5):8.1f} {pct(samples, 0.9):8.1f}"
         f" {pct(samples, 0.99):8.1f} {samples[-1] / 1000:9.1f}"
     )
-    plain = {str({"command": c}) for c in commands if plain_argv(c) is not None}
+    plain = {str({"command": c}) for c in commands if plain_pipeline(c) is not None}
     for label, rows in (
         ("per-call medians", per_call),
-        ("  bare-word lines", [r for r in per_call if r[2] in plain]),
+        ("  plain-word pipelines", [r for r in per_call if r[2] in plain]),
         ("  parsed by tree-sitter", [r for r in per_call if r[2] not in plain]),
     ):
         meds = sorted(int(m * 1000) for m, _, _ in rows)

@@ -121,7 +121,7 @@ def test_what_cannot_be_followed_raises(command: str) -> None:
 
 
 def test_plain_line_shortcut_matches_the_grammar() -> None:
-    """Lines of bare words skip tree-sitter; the result must be what the grammar gives."""
+    """Pipelines of plain words skip tree-sitter; the result must be what the grammar gives."""
     import sys
     from pathlib import Path
 
@@ -130,13 +130,26 @@ def test_plain_line_shortcut_matches_the_grammar() -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from corpus import BENIGN, DANGEROUS
 
-    plain = [c for c, _, _ in BENIGN + DANGEROUS if mod.plain_argv(c) is not None]
-    assert len(plain) > 100
+    extra = ["grep -rn 'def main' .", 'rg -g"*.py" foo', "a 'b c'\"d\"e | f", "echo '' x", "ls|wc"]
+    plain = [c for c, _, _ in BENIGN + DANGEROUS if mod.plain_pipeline(c) is not None] + extra
+    assert len(plain) > 300
     for command in plain:
         walker = mod.Walker()
         walker.text(command, ("/ws",), 0, ())
-        slow = [(c.argv, c.wrappers, c.assigns, c.cwds) for c in walker.out]
+        slow = [(c.argv, c.wrappers, c.assigns, c.cwds, c.stage) for c in walker.out]
         fast = [
-            (c.argv, c.wrappers, c.assigns, c.cwds) for c in parse_script(command, "/ws").commands
+            (c.argv, c.wrappers, c.assigns, c.cwds, c.stage)
+            for c in parse_script(command, "/ws").commands
         ]
         assert fast == slow, command
+        top = [c for c in parse_script(command, "/ws").commands if c.depth == 0]
+        assert len({c.pipeline for c in top}) == 1, command
+
+
+@pytest.mark.parametrize(
+    "command", ["ls 'x", "a || b", "a |& b", "| a", "a |", "X=1 a", "[[ -f x ]]", "for x", "a\\ b"]
+)
+def test_plain_line_shortcut_declines(command: str) -> None:
+    from responses_fast.safety.commands import plain_pipeline
+
+    assert plain_pipeline(command) is None
