@@ -153,3 +153,31 @@ def test_plain_line_shortcut_declines(command: str) -> None:
     from responses_fast.safety.commands import plain_pipeline
 
     assert plain_pipeline(command) is None
+
+
+@pytest.mark.parametrize(
+    ("script", "risk"),
+    [
+        ("1,40p", None),
+        ("s/foo/bar/g", None),
+        ("/^$/d", None),
+        ("s|a|b|gI", None),
+        ("y/abc/xyz/", None),
+        ("$!N;P;D", None),
+        ("1e rm -rf ~", "exec"),
+        ("e id", "exec"),
+        ("s/.*/id/e", "exec"),
+        ("s/x/y/w /etc/x", "write:/etc/x"),
+        ("1w out.txt", "write:out.txt"),
+        ("/re/W log", "write:log"),
+        ("1r ~/.ssh/id_rsa", "read:~/.ssh/id_rsa"),
+        ("s/e/w/g", None),  # e and w inside the pattern and replacement are text
+        ("/w/p", None),
+        ("a\\\nappended", None),
+        ("k", "unknown"),
+    ],
+)
+def test_sed_scripts_are_read_command_by_command(script: str, risk: str | None) -> None:
+    from responses_fast.safety.program_rules import _sed_script_risk
+
+    assert _sed_script_risk(script) == risk
