@@ -26,6 +26,15 @@ from .shell_words import (
 
 __all__ = ["Walker"]
 
+
+def _SETS_VARIABLE(name: str) -> re.Pattern[str]:
+    """What in a loop body could change ``name``: assignments, read, eval, source, ...."""
+    return re.compile(
+        rf"(?<![\w$]){re.escape(name)}\s*(?:\[[^\]]*\])?\+?=|\b(?:read|readarray|mapfile|"
+        r"getopts|eval|source|declare|typeset|local|export|unset|printf|let)\b|(?:^|[;&|\s])\.\s"
+    )
+
+
 #: Deepest syntax tree walked (``{ { { ... } } }``); deeper ones raise ParseError.
 _MAX_TREE_DEPTH = 150
 #: Most folders tracked per command after ``cd``s; beyond, the folder is "unknown".
@@ -59,6 +68,7 @@ def _union(*sets: Cwds) -> Cwds:
 
 class Walker(WordReader):
     __slots__ = (
+        "bindings",
         "functions",
         "next_pipeline",
         "out",
@@ -71,6 +81,7 @@ class Walker(WordReader):
 
     def __init__(self) -> None:
         self.out: list[SimpleCommand] = []
+        self.bindings: dict[str, str] = {}
         self.functions: list[FunctionDef] = []
         self.next_pipeline = 0
         self.pipeline = 0
@@ -243,10 +254,18 @@ class Walker(WordReader):
             ok, after = self._words_and_bodies(node, cwds, depth, wrappers)
             return _union(ok, cwds), _union(after, cwds)
         if kind in ("while_statement", "for_statement", "c_style_for_statement"):
-            # Loop bodies may run again in the folder the last pass left.
-            _, after = self._words_and_bodies(node, cwds, depth, wrappers)
-            if after != cwds:
-                _, after = self._words_and_bodies(node, _union(cwds, after), depth, wrappers)
+            var, saved = self._bind_loop_variable(node) if kind == "for_statement" else ("", None)
+            try:
+                # Loop bodies may run again in the folder the last pass left.
+                _, after = self._words_and_bodies(node, cwds, depth, wrappers)
+                if after != cwds:
+                    _, after = self._words_and_bodies(node, _union(cwds, after), depth, wrappers)
+            finally:
+                if var:
+                    if saved is None:
+                        self.bindings.pop(var, None)
+                    else:
+                        self.bindings[var] = saved
             return _union(after, cwds), _union(after, cwds)
         if kind == "function_definition":
             name_node = node.child_by_field_name("name")
@@ -341,6 +360,28 @@ class Walker(WordReader):
             self.stage = 0
             ok, cwds = self.stmt(child, cwds, depth, wrappers)
         return ok, cwds
+
+    def _bind_loop_variable(self, node: Node) -> tuple[str, str | None]:
+        """``for f in WORD; do ...``: bind ``$f`` to WORD while walking the body.
+
+        Only for one literal word (``*.py``, ``src/*.ts``) and a body that never sets the
+        variable itself; otherwise ``$f`` stays an unknown parameter. Returns the variable bound
+        ("" for none) and its previous binding.
+        """
+        variable = node.child_by_field_name("variable")
+        values = node.children_by_field_name("value")
+        body = node.child_by_field_name("body")
+        if variable is None or body is None or len(values) != 1:
+            return "", None
+        if values[0].type != "word":
+            return "", None
+        name = self._text(variable)
+        value = unescape_word(self._text(values[0]))
+        if "{" in value or _SETS_VARIABLE(name).search(self._text(body)):
+            return "", None
+        saved = self.bindings.get(name)
+        self.bindings[name] = value
+        return name, saved
 
     def _self_call_in_bg(self, body: Node | None, name: str) -> bool:
         """``f(){ f & }``: the body starts itself in the background."""

@@ -26,6 +26,8 @@ class WordReader(ABC):
 
     __slots__ = ()
     src: bytes
+    #: Loop variables bound to the one literal word (often a glob) they iterate over.
+    bindings: dict[str, str]
 
     @abstractmethod
     def _nested(self, node: Node, cwds: Cwds, depth: int, wrappers: tuple[str, ...]) -> None:
@@ -190,9 +192,11 @@ class WordReader(ABC):
             return text, False
         text = self._text(node)
         if t in ("simple_expansion", "expansion"):
-            if not (t == "simple_expansion" and text[1:] in KNOWN_VARS) and not (
-                t == "expansion" and text[2:-1] in KNOWN_VARS
-            ):
+            var = text[1:] if t == "simple_expansion" else text[2:-1]
+            bound = self.bindings.get(var) if self.bindings else None
+            if bound is not None:
+                return bound, False  # `for f in *.py`: $f is one of the names *.py matches
+            if var not in KNOWN_VARS:
                 kinds.add("parameter")
         elif t == "arithmetic_expansion":
             kinds.add("arithmetic")

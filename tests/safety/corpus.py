@@ -93,7 +93,7 @@ BENIGN: list[tuple[str, str, str]] = [
     ("command -v rg", "allow", "read-only"),
     ("cd src && ls", "allow", "read-only"),
     ("cd src && rm -rf __pycache__", "allow", "workspace-command"),
-    ('for f in *.py; do wc -l "$f"; done', "ask", "shell-expansion"),
+    ('for f in *.py; do wc -l "$f"; done', "allow", "read-only"),
     ("if [ -f setup.py ]; then echo yes; fi", "allow", "read-only"),
     ("while read line; do echo $line; done < list.txt", "allow", "read-only"),
     ("(cd sub && make)", "allow", "workspace-command"),
@@ -356,6 +356,9 @@ BENIGN: list[tuple[str, str, str]] = [
     ("git apply --check fix.patch", "allow", "workspace-command"),
     ("patch -p1 < fix.patch", "allow", "workspace-command"),
     ("git am < 0001-fix.patch", "allow", "workspace-command"),
+    ('for f in src/*.ts; do echo $f; cat "$f"; done', "allow", "read-only"),
+    ('for f in *.log; do rm "$f"; done', "allow", "workspace-command"),
+    ('for t in tests/test_*.py; do pytest -q "$t"; done', "allow", "workspace-command"),
 ]
 
 DANGEROUS: list[tuple[str, str, str]] = [
@@ -912,4 +915,13 @@ DANGEROUS: list[tuple[str, str, str]] = [
     ("cd /tmp/../; rm -rf *", "deny", "rm-recursive-outside"),
     ("cd; rm -rf *", "deny", "rm-recursive-outside"),
     ("pushd ~ && rm -rf *", "deny", "rm-recursive-outside"),
+    # loop variables
+    ('for f in *.py; do f=/etc/passwd; rm "$f"; done', "ask", "dynamic-path"),
+    ('for f in *.py; do read f; rm -rf "$f"; done', "ask", "dynamic-path"),
+    ('for f in /etc/*; do rm -rf "$f"; done', "deny", "rm-recursive-outside"),
+    ('for f in ~/.ssh/*; do cat "$f"; done', "deny", "secret-read"),
+    ('for f in a b; do rm -rf "$f"; done', "ask", "dynamic-path"),
+    ('for f in *.py; do :; done; rm -rf "$f"', "ask", "dynamic-path"),
+    ('for f in $(ls); do rm "$f"; done', "ask", "dynamic-path"),
+    ('for f in ..; do rm -rf "$f"; done', "deny", "rm-recursive-outside"),
 ]

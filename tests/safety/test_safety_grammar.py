@@ -181,3 +181,18 @@ def test_sed_scripts_are_read_command_by_command(script: str, risk: str | None) 
     from responses_fast.safety.program_rules import _sed_script_risk
 
     assert _sed_script_risk(script) == risk
+
+
+def test_loop_variables_bound_to_one_literal_word() -> None:
+    (cmd,) = [c for c in parse_command('for f in src/*.py; do wc -l "$f" $f; done') if c.argv]
+    assert cmd.argv == ["wc", "-l", "src/*.py", "src/*.py"] and cmd.plain
+    # Several words, a non-literal word, a body that sets f, or after the loop: unknown.
+    for command in (
+        'for f in a b; do rm "$f"; done',
+        'for f in $(ls); do rm "$f"; done',
+        'for f in *.py; do f=x; rm "$f"; done',
+        'for f in *.py; do read -r f; rm "$f"; done',
+        'for f in *.py; do :; done; rm "$f"',
+    ):
+        rm = next(c for c in parse_command(command) if c.name == "rm")
+        assert "parameter" in rm.expansions, command
