@@ -102,7 +102,8 @@ def _inline(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
 def _shell(c: Checker, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
     argv = cmd.argv
     if any(a.startswith("-") and not a.startswith("--") and "c" in a[1:] for a in argv[1:]):
-        return None  # the script itself is parsed and checked command by command
+        # The script itself is parsed and checked command by command.
+        return c.d("read-only", f"{cmd.name} -c runs the script checked here")
     ops = operands(argv, frozenset({"-o", "+o"}))
     stdin_script = not ops or ops[0] == "-" or "-s" in argv
     fed = cmd.stage > 0 or any(op.lstrip("0123456789").startswith("<") for op, _ in cmd.redirects)

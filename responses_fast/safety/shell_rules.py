@@ -324,6 +324,8 @@ class ShellChecker(Checker):
             ):
                 ops = ops[:-1]  # the destination is written, not read
             args = ops
+        elif name in SHELLS:  # `bash -c SCRIPT`: SCRIPT is parsed and checked, not a path
+            args = [a for i, a in enumerate(argv[1:], 1) if not _is_c_flag(argv[i - 1])]
         elif name == "tar":  # -C DIR is where it extracts, not what it reads
             args = [
                 a
@@ -493,6 +495,10 @@ class ShellChecker(Checker):
         ):
             return False  # under the workspace, which holds no credentials location
         return self.absolute(target, cwd).rstrip("/") in self._secret_folders or target == "/"
+
+
+def _is_c_flag(word: str) -> bool:
+    return word.startswith("-") and not word.startswith("--") and "c" in word
 
 
 def _stricter(d: Decision | None, best: Decision | None) -> bool:
