@@ -1,6 +1,7 @@
 """Safety: the tool-call policy, shell command parsing, workspace confinement and redaction.
 
-Pure and synchronous (stdlib only); every check takes microseconds.
+Pure and synchronous (the standard library plus tree-sitter's bash grammar); a check takes
+microseconds.
 """
 
 from .commands import ParseError, SimpleCommand, parse_command

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,9 @@ class Policy:
         workspace: the folder tools are confined to (default: the current folder).
         network: whether network tools are allowed (curl, pip install, git fetch, ...).
         rules: a :class:`Rules`, or a path to a rules file (TOML), or None for the defaults.
+        sandboxed: whether the shell commands this policy judges run inside the OS sandbox
+            (the shell tool's default). With False (no sandbox backend), everything that is
+            not read-only is at least "ask" (rule ``unsandboxed``).
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class Policy:
         *,
         network: bool = False,
         rules: Rules | str | os.PathLike[str] | None = None,
+        sandboxed: bool = True,
     ) -> None:
         if rules is None:
             rules = Rules()
@@ -63,6 +67,7 @@ class Policy:
         )
         self._root = os.fspath(workspace) if workspace is not None else os.getcwd()
         self.network = rules.network if rules.network is not None else network
+        self.sandboxed = bool(sandboxed)
         self._checks: list[Check] = []
         self._rebuild()
 
@@ -73,9 +78,10 @@ class Policy:
         workspace: str | os.PathLike[str] | None = None,
         *,
         network: bool = False,
+        sandboxed: bool = True,
     ) -> Policy:
         """A policy with the settings of a rules file."""
-        return cls(workspace, network=network, rules=Rules.from_toml(path))
+        return cls(workspace, network=network, rules=Rules.from_toml(path), sandboxed=sandboxed)
 
     # ------------------------------------------------------------------ configuration API
 
@@ -132,22 +138,47 @@ class Policy:
         self._actions = actions
         self._ws = Workspace(self._root, self._rules.writable_roots)
         self._file_ws = Workspace(self._root)
-        self._secrets = SecretMatcher((*DEFAULT_SECRET_PATTERNS, *self._rules.secret_paths))
+        patterns = (*DEFAULT_SECRET_PATTERNS, *self._rules.secret_paths)
+        self._secrets = SecretMatcher(patterns)
         self._shell = ShellChecker(
-            self._ws, self._secrets, actions, self._rules.commands, self.network
+            self._ws,
+            self._secrets,
+            actions,
+            self._rules.commands,
+            self.network,
+            secret_patterns=patterns,
+            sandboxed=self.sandboxed,
         )
 
     # ------------------------------------------------------------------ checking
 
     def check(self, tool_name: str, arguments: Mapping[str, Any]) -> Decision:
-        """The decision for one tool call; never raises for bad arguments (they ask)."""
+        """The decision for one tool call.
+
+        Never raises for any input (NUL bytes, huge or unparsable commands, arguments of the
+        wrong type): those get a decision with a reason; only a custom check's own error
+        propagates.
+        """
+        try:
+            d = self._builtin(tool_name, arguments)
+        except Exception as exc:  # a bug here must not take the agent loop down
+            d = Decision(self._actions["unparseable"],
+                         f"the policy could not check this call ({type(exc).__name__})",
+                         "unparseable")  # fmt: skip
+        return self._custom(tool_name, arguments, d)
+
+    def _builtin(self, tool_name: Any, arguments: Any) -> Decision:
+        if not isinstance(tool_name, str):
+            return Decision(self._actions["unparseable"], "tool name must be a string",
+                            "unparseable")  # fmt: skip
+        if type(arguments) is not dict and not isinstance(arguments, Mapping):
+            return Decision(self._actions["unparseable"], "arguments must be an object",
+                            "unparseable")  # fmt: skip
+        if "\x00" in tool_name:
+            return Decision(self._actions["nul-byte"], "the tool name holds a NUL byte",
+                            "nul-byte")  # fmt: skip
         if tool_name == "shell":
-            command = arguments.get("command")
-            if not isinstance(command, str):
-                d = Decision(self._actions["unparseable"], "shell needs a string 'command'",
-                             "unparseable")  # fmt: skip
-            else:
-                d = self._shell.check(command)
+            d = self.check_command(arguments.get("command"))
         elif tool_name in _READ_TOOLS:
             d = self.check_read_path(arguments.get("path", "."))
         elif tool_name == "apply_patch":
@@ -156,14 +187,12 @@ class Policy:
             act = self._rules.tools.get(tool_name)
             if act is None:
                 act = self._actions["unknown-tool"]
-                d = Decision(act, f"{tool_name} is a custom tool", "unknown-tool")
-            else:
-                d = Decision(act, f"{tool_name} is set to {act} by the rules", f"tool:{tool_name}")
-            return self._custom(tool_name, arguments, d)
+                return Decision(act, f"{tool_name} is a custom tool", "unknown-tool")
+            return Decision(act, f"{tool_name} is set to {act} by the rules", f"tool:{tool_name}")
         floor = self._rules.tools.get(tool_name)
         if floor is not None and RANK[floor] > RANK[d.action]:
             d = Decision(floor, f"{tool_name} is set to {floor} by the rules", f"tool:{tool_name}")
-        return self._custom(tool_name, arguments, d)
+        return d
 
     def _custom(self, tool_name: str, arguments: Mapping[str, Any], d: Decision) -> Decision:
         for check in self._checks:
@@ -172,9 +201,20 @@ class Policy:
                 d = extra
         return d
 
-    def check_command(self, command: str) -> Decision:
-        """The decision for a shell command line."""
-        return self._shell.check(command)
+    def check_command(self, command: str | Sequence[str] | Any) -> Decision:
+        """The decision for a shell command: a command line, or an argv list.
+
+        An argv list is what Codex models emit: ``["bash", "-lc", "SCRIPT"]`` (the script is
+        parsed) or ``["ls", "-la"]`` (judged as one simple command, run without a shell).
+        Never raises: other types ask, NUL bytes deny.
+        """
+        if isinstance(command, str):
+            return self._shell.check(command)
+        if isinstance(command, Sequence) and not isinstance(command, (bytes, bytearray)):
+            if command and all(isinstance(a, str) for a in command):
+                return self._shell.check(list(command))
+        why = "shell needs 'command' as a string or a list of strings"
+        return Decision(self._actions["unparseable"], why, "unparseable")
 
     def check_read_path(self, path: Any) -> Decision:
         """A path a read tool will open: inside the workspace and not a secret."""
@@ -182,6 +222,8 @@ class Policy:
             path = "."
         if not isinstance(path, str):
             return Decision(self._actions["unparseable"], "path must be a string", "unparseable")
+        if "\x00" in path:
+            return Decision(self._actions["nul-byte"], "the path holds a NUL byte", "nul-byte")
         if self._secrets.is_secret(path, self._ws.root):
             return Decision(self._actions["secret-read"], f"{path} holds credentials",
                             "secret-read")  # fmt: skip

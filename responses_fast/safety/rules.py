@@ -24,6 +24,12 @@ DEFAULT_RULES: dict[str, tuple[Action, str]] = {
     "workspace-command": ("allow", "known commands whose effects stay in the workspace"),
     "unknown-command": ("ask", "a program the policy does not know"),
     "unparseable": ("ask", "a command line the parser cannot follow"),
+    "nul-byte": ("deny", "a NUL byte in a command or argument (the kernel would cut it there)"),
+    "unsandboxed": ("ask", "without an OS sandbox: anything that is not read-only"),
+    "shell-expansion": ("ask", "words known only when the shell runs: $VAR, $(...), $'..', {a,b}"),
+    "shell-function": ("ask", "function and alias definitions (a name then runs other code)"),
+    "inline-code": ("ask", "code the policy cannot read: python -c, eval, source, bash -s <<EOF"),
+    "command-flag": ("ask", "flags that make a known program run code (git -c, rg --pre, sed e)"),
     "sudo": ("ask", "sudo, doas, su: running with elevated privileges"),
     "fork-bomb": ("deny", "fork bombs such as :(){ :|:& };:"),
     "rm-recursive-outside": ("deny", "recursive delete of /, ~, system folders or outside paths"),
@@ -44,7 +50,7 @@ DEFAULT_RULES: dict[str, tuple[Action, str]] = {
     "kill-all": ("deny", "kill -9 -1 and friends: killing every process"),
     "secret-read": ("deny", "reading credentials (~/.ssh, .env, ~/.aws/credentials, ...)"),
     "network": ("deny", "network tools when networking is off (curl, ssh, pip install, ...)"),
-    "git-internals-write": ("ask", "patches that write inside .git/"),
+    "git-internals-write": ("ask", "patches and shell commands that write inside .git/"),
     "unknown-tool": ("allow", "custom tools without a per-tool setting"),
 }
 

@@ -1,145 +1,74 @@
-"""Shell command rules: one parsed command line -> the strictest decision of its parts."""
+"""Shell command rules: one parsed command line -> the strictest decision of its parts.
+
+The generic checks live here (redirections, secret reads, non-literal words, where writes land,
+the classification of programs by name); the per-program flag rules live in
+:mod:`.program_rules`.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from .commands import ParseError, SimpleCommand, parse_command
+from .commands import (
+    MAX_COMMAND_CHARS,
+    ParseError,
+    Script,
+    SimpleCommand,
+    command_from_argv,
+    parse_script,
+)
 from .decision import RANK, Decision
 from .paths import SecretMatcher, Workspace, expand_user
+from .program_rules import Checker, handler_for
 from .rules import Action
+from .vocabulary import (
+    DOWNLOADERS,
+    INTERPRETERS,
+    NETWORK_TOOLS,
+    PKG_NET,
+    READ_ONLY,
+    SAFE_DEVICES,
+    SECRET_NAMERS,
+    SELF_CLASSIFIED,
+    SHELLS,
+    WORKSPACE,
+    is_dynamic,
+    operands,
+    short_flags,
+)
 
 __all__ = ["ShellChecker"]
 
-_FORK_BOMB = re.compile(r"([A-Za-z_:][\w:]*)\s*\(\)\s*\{[^}]*\1\s*\|\s*&?\s*\1\s*&")
-
-READ_ONLY = frozenset(
-    """ls ll la cat head tail wc grep egrep fgrep rg ag ack echo printf pwd which whereis type file
-    stat du df tree diff cmp comm sort uniq cut tr basename dirname realpath readlink date cal
-    printenv uname whoami id groups hostname true false test [ [[ jq yq less more nl tac rev column
-    xxd od hexdump strings md5sum sha1sum sha256sum sha512sum b2sum cksum seq sleep ps pgrep uptime
-    free nproc lscpu locale tput fold fmt expand unexpand paste join split numfmt bc expr yes
-    man info help history cd pushd popd export unset set shopt alias unalias : exit return shift
-    read wait trap local declare typeset readonly let getopts hash jobs fg bg umask ulimit mktemp
-    tty stty clear reset env look wait4 base64 base32 zcat zless bzcat xzcat gunzip lsof top htop
-    iconv sum shasum awk gawk mawk nawk command builtin find""".split()
-)
-WORKSPACE = frozenset(
-    """python python3 python2 py node deno bun ruby perl php java javac kotlinc scala go cargo
-    rustc rustup make gmake cmake ninja meson gcc g++ cc c++ clang clang++ ld as tsc pytest py.test
-    mypy pyright ruff black isort flake8 pylint bandit coverage tox nox eslint prettier jest vitest
-    mocha npm pnpm yarn uv poetry pip pip3 pipx hatch pdm tar zip unzip gzip bzip2 xz zstd gunzip
-    sed patch touch mkdir cp mv ln install tee truncate rm rmdir unlink chmod chown chgrp dd kill
-    source . ctags gofmt rustfmt clang-format shfmt shellcheck hyperfine time pre-commit
-    autopep8 yapf sphinx-build mkdocs jupyter ipython""".split()
-)
-NETWORK_TOOLS = frozenset(
-    """curl wget nc ncat netcat ssh scp sftp ftp telnet socat aria2c http https ping dig nslookup
-    host mosh rsync whois traceroute npx bunx""".split()
-)
-SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash", "fish", "mksh", "csh", "tcsh"})
-INTERPRETERS = SHELLS | {"python", "python3", "python2", "perl", "ruby", "node", "php", "lua"}
-DOWNLOADERS = frozenset({"curl", "wget", "fetch", "aria2c", "http", "https"})
 _DOWNLOAD_RE = re.compile(r"\b(?:curl|wget|aria2c|fetch)\b")
-DISK_TOOLS = frozenset(
-    {"fdisk", "sfdisk", "cfdisk", "sgdisk", "gdisk", "parted", "wipefs", "mkswap"}
-)
-POWER = frozenset({"shutdown", "reboot", "halt", "poweroff"})
-SYSTEM_DIRS = frozenset(
-    """/ /bin /boot /dev /etc /home /lib /lib32 /lib64 /media /mnt /opt /proc /root /run /sbin
-    /srv /sys /tmp /usr /usr/bin /usr/lib /usr/local /usr/local/bin /usr/sbin /var /var/lib /Users
-    /System /Library /Applications /private""".split()
-)
-# Commands that name secret files without reading them.
-_SECRET_NAMERS = frozenset(
-    {"echo", "printf", "ls", "touch", "mkdir", "rm", "test", "[", "[[", "git", "stat", "which",
-     "file", "cd", "export", "basename", "dirname", "realpath", "readlink", "chmod", "find"}
-)  # fmt: skip
-_SAFE_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero"})
-_GIT_READ = frozenset(
-    """status diff log show blame grep ls-files ls-tree rev-parse describe shortlog reflog show-ref
-    cat-file rev-list version help whatchanged name-rev for-each-ref merge-base count-objects
-    check-ignore var diff-tree diff-files diff-index range-diff annotate""".split()
-)
-_GIT_WORK = frozenset(
-    """add commit checkout switch restore mv rm init merge rebase cherry-pick revert stash apply am
-    worktree notes bisect format-patch branch tag config remote gc prune fsck mergetool
-    sparse-checkout
-    update-index""".split()
-)
-_GIT_NET = frozenset({"clone", "fetch", "pull", "ls-remote", "submodule", "lfs", "send-email"})
-_PKG_NET = {
-    "pip": {"install", "download", "wheel", "index", "search"},
-    "pip3": {"install", "download", "wheel", "index", "search"},
-    "uv": {"add", "sync", "lock", "pip", "tool", "venv", "python"},
-    "poetry": {"add", "install", "update", "lock", "publish", "self"},
-    "npm": {"install", "i", "ci", "add", "update", "upgrade", "publish", "audit", "outdated"},
-    "pnpm": {"install", "i", "add", "update", "up", "publish", "dlx"},
-    "yarn": {"install", "add", "upgrade", "publish", "dlx"},
-    "cargo": {"install", "fetch", "update", "publish", "add", "search", "login"},
-    "go": {"get", "install", "mod"},
-    "gem": {"install", "update", "fetch", "push"},
-    "bundle": {"install", "update"},
-    "conda": {"install", "create", "update", "search"},
-    "mamba": {"install", "create", "update"},
-    "apt": {"install", "update", "upgrade", "full-upgrade", "download", "dist-upgrade"},
-    "apt-get": {"install", "update", "upgrade", "dist-upgrade", "download", "source"},
-    "yum": {"install", "update", "upgrade"},
-    "dnf": {"install", "update", "upgrade"},
-    "brew": {"install", "update", "upgrade", "tap", "fetch"},
-    "pacman": {"-S", "-Sy", "-Syu", "-Syyu"},
-    "apk": {"add", "update", "upgrade", "fetch"},
-    "docker": {"pull", "push", "login", "search"},
-    "podman": {"pull", "push", "login", "search"},
-    "hf": {"download", "upload"},
-    "huggingface-cli": {"download", "upload", "login"},
-}
-_SELF_CLASSIFIED = frozenset({"git", "systemctl", "init", "telinit", "killall5", "sed", "find"})
 _CLASSIFY_RULES = frozenset({"network", "unknown-command", "read-only", "workspace-command"})
 _OUT_REDIR = re.compile(r"^\d*(?:>|>>|>\||&>|&>>|<>)$")
+_IN_REDIR = re.compile(r"^\d*(?:<|<>)$")
+#: Programs whose words may hold expansions without changing what they can do.
+_EXPANSION_OK = frozenset(
+    """echo printf test [ true false : export local declare typeset readonly unset cd pushd popd
+    set shift exit return sleep""".split()
+)
+#: Environment variables that make an ordinary program load or run other code.
+_CODE_VARS = re.compile(
+    r"^(?:LD_\w+|DYLD_\w+|BASH_ENV|ENV|PROMPT_COMMAND|PS[0-4]|SHELLOPTS|BASHOPTS|IFS|"
+    r"GIT_(?:SSH|SSH_COMMAND|EXTERNAL_DIFF|PAGER|EDITOR|SEQUENCE_EDITOR|ASKPASS|PROXY_COMMAND|"
+    r"EXEC_PATH|CONFIG\w*|DIR|WORK_TREE|TEMPLATE_DIR)|PAGER|MANPAGER|EDITOR|VISUAL|LESSOPEN|"
+    r"LESSCLOSE|PYTHONSTARTUP|PYTHONHOME|NODE_OPTIONS|PERL5OPT|PERL5LIB|RUBYOPT|SSH_ASKPASS|"
+    r"SUDO_ASKPASS|BROWSER)\+?="
+)
+_GLOB = re.compile(r"[*?\[]")
+_FOLDER_READERS = frozenset({"tar", "zip", "7z", "rsync", "scp", "rg", "ag", "ack"})
+_DECODED = frozenset({"ansi-c", "brace"})
+_ONLY_PROCESS = frozenset({"process"})
+_DECLARERS = frozenset({"export", "declare", "typeset", "local", "readonly"})
+_GLOB_CHARS = re.compile(r"[*?\[\]]")
 
 
-_HOME = os.path.expanduser("~")
-
-
-def _is_dynamic(word: str) -> bool:
-    return "$" in word or "`" in word
-
-
-def _glob_base(path: str) -> tuple[str, bool]:
-    """The literal folder a glob starts from and whether ``path`` had a glob at all."""
-    cut = min((i for i in (path.find("*"), path.find("?"), path.find("[")) if i >= 0), default=-1)
-    if cut < 0:
-        return path, False
-    head = path[:cut]
-    base = head if head.endswith("/") else os.path.dirname(head)
-    return base or ".", True
-
-
-def _operands(argv: list[str], value_opts: frozenset[str] = frozenset()) -> list[str]:
-    out: list[str] = []
-    i = 1
-    end_opts = False
-    while i < len(argv):
-        a = argv[i]
-        if not end_opts and a == "--":
-            end_opts = True
-        elif not end_opts and a.startswith("-") and len(a) > 1:
-            if a in value_opts:
-                i += 1
-        else:
-            out.append(a)
-        i += 1
-    return out
-
-
-def _short_flags(argv: list[str]) -> str:
-    return "".join(a[1:] for a in argv[1:] if a.startswith("-") and not a.startswith("--"))
-
-
-class ShellChecker:
+class ShellChecker(Checker):
     """Checks command lines against the rules; built once per Policy, used for every call."""
 
     def __init__(
@@ -149,113 +78,137 @@ class ShellChecker:
         actions: Mapping[str, Action],
         commands: Mapping[str, Action],
         network: bool,
+        *,
+        secret_patterns: Iterable[str] = (),
+        sandboxed: bool = True,
     ) -> None:
         self.ws = workspace
         self.secrets = secrets
         self.actions = actions
         self.commands = commands
         self.network = network
-        self._handlers: dict[str, Callable[[SimpleCommand, str | None], Decision | None]] = {
-            "git": self._git,
-            "rm": self._rm,
-            "rmdir": self._rm,
-            "unlink": self._rm,
-            "shred": self._rm,
-            "sed": self._sed,
-            "find": self._find,
-            "dd": self._dd,
-            "kill": self._kill,
-            "killall5": lambda c, w: self._d("kill-all", "killall5 kills every process"),
-            "init": self._init,
-            "telinit": self._init,
-            "systemctl": self._systemctl,
-            "chmod": self._chmod,
-            "chown": self._chmod,
-            "chgrp": self._chmod,
-            "cp": self._copy,
-            "ln": self._copy,
-            "install": self._copy,
-            "rsync": self._copy,
-            "mv": self._move,
-            "tar": self._archive,
-            "unzip": self._archive,
-            "touch": self._targets,
-            "mkdir": self._targets,
-            "tee": self._targets,
-            "truncate": self._targets,
-            "curl": self._download,
-            "wget": self._download,
-        }
+        self.sandboxed = sandboxed
+        self._secret_probes = _secret_probes(secret_patterns)
+        # Every folder above a credentials location: reading one recursively reads secrets.
+        self._secret_folders = frozenset(
+            p.rsplit("/", k)[0] or "/"
+            for p in self._secret_probes
+            if p.startswith("/")
+            for k in range(1, p.count("/") + 1)
+        )
+        root = self.ws.root.rstrip("/") + "/"
+        self._ws_holds_secrets = any(
+            p.startswith(root) for p in self._secret_probes if p.startswith("/")
+        )
 
-    def _d(self, rule: str, reason: str) -> Decision:
+    def d(self, rule: str, reason: str) -> Decision:
         return Decision(self.actions[rule], reason, rule)
+
+    @property
+    def root(self) -> str:
+        return self.ws.root
 
     # ------------------------------------------------------------------ entry point
 
-    def check(self, command: str) -> Decision:
-        if not command.strip():
-            return self._d("unparseable", "empty command")
-        if "(" in command and _FORK_BOMB.search(command):
-            return self._d("fork-bomb", "this is a fork bomb: it would exhaust the machine")
-        try:
-            cmds = parse_command(command)
-        except ParseError as exc:
-            return self._d("unparseable", f"cannot check this command safely: {exc}")
-        if not cmds:
-            return self._d("unparseable", "no command found")
+    def check(self, command: str | Sequence[str]) -> Decision:
+        """The decision for a command line, or for an argv list run without a shell."""
+        if isinstance(command, str):
+            if "\x00" in command:
+                return self.d("nul-byte", "the command holds a NUL byte; the shell would cut it")
+            if not command.strip():
+                return self.d("unparseable", "empty command")
+            if len(command) > MAX_COMMAND_CHARS:
+                return self.d("unparseable", "command is too long to check")
+            try:
+                script = parse_script(command, self.ws.root)
+            except ParseError as exc:
+                return self.d("unparseable", f"cannot check this command safely: {exc}")
+        else:
+            if not command:
+                return self.d("unparseable", "empty command")
+            if any("\x00" in a for a in command):
+                return self.d("nul-byte", "an argument holds a NUL byte; exec would cut it")
+            try:
+                script = command_from_argv(list(command), self.ws.root)
+            except ParseError as exc:
+                return self.d("unparseable", f"cannot check this command safely: {exc}")
+        d = self._check_script(script)
+        if not self.sandboxed and d.action == "allow" and d.rule != "read-only":
+            return self.d(
+                "unsandboxed",
+                f"no OS sandbox: approval needed for what is not read-only ({d.reason})",
+            )
+        return d
+
+    def _check_script(self, script: Script) -> Decision:
+        cmds = script.commands
         best: Decision | None = None
+
+        def take(d: Decision | None) -> bool:
+            nonlocal best
+            if _stricter(d, best):
+                best = d
+            return best is not None and RANK[best.action] == 2
+
+        for fn in script.functions:
+            if fn.recursive_bg:
+                return self.d(
+                    "fork-bomb",
+                    f"{fn.name}() runs itself in a pipe or in the"
+                    " background: a fork bomb that would exhaust the machine",
+                )
+        if not cmds and not script.functions:
+            return self.d("unparseable", "no command found")
         if len(cmds) > 1:
             pipes: dict[int, list[SimpleCommand]] = {}
             for cmd in cmds:
-                if cmd.stage or cmd.pipeline in pipes:
-                    pipes.setdefault(cmd.pipeline, []).append(cmd)
-                else:
-                    pipes[cmd.pipeline] = [cmd]
+                pipes.setdefault(cmd.pipeline, []).append(cmd)
             for stages in pipes.values():
-                if len(stages) > 1:
-                    d = self._pipeline(stages)
-                    if d is not None and (best is None or RANK[d.action] > RANK[best.action]):
-                        best = d
-                        if RANK[d.action] == 2:
-                            return d
-        cwd: str | None = self.ws.root
+                if len(stages) > 1 and take(self._pipeline(stages)):
+                    return best  # type: ignore[return-value]
         for cmd in cmds:
-            if cmd.name in ("cd", "pushd"):
-                cwd = self._cd(cmd, cwd)
-            d = self._check_one(cmd, cwd)
-            if d is not None and (best is None or RANK[d.action] > RANK[best.action]):
-                best = d
-                if RANK[d.action] == 2:
-                    return d
+            if cmd.substitutions and (
+                cmd.name in INTERPRETERS
+                or cmd.name == "eval"
+                or (cmd.argv and is_dynamic(cmd.argv[0]))
+            ):
+                if any(_DOWNLOAD_RE.search(sub) for sub in cmd.substitutions):
+                    return self.d(
+                        "download-to-shell",
+                        f"{cmd.name or cmd.argv[0]} runs code downloaded from the network",
+                    )
+        for cmd in cmds:
+            for cwd in cmd.cwds:
+                if take(self._check_one(cmd, cwd)):
+                    return best  # type: ignore[return-value]
+        if script.functions:
+            names = ", ".join(f.name for f in script.functions)
+            take(
+                self.d(
+                    "shell-function",
+                    f"defines the shell function {names}: calls to that"
+                    " name run its body, not the program it shadows",
+                )
+            )
         if best is None:  # only redirections to harmless targets
-            return self._d("read-only", "only redirects output")
+            return self.d("read-only", "only redirects output")
         return best
-
-    def _cd(self, cmd: SimpleCommand, cwd: str | None) -> str | None:
-        args = [a for a in cmd.argv[1:] if not a.startswith("-") or a == "-"]
-        if not args:
-            return _HOME
-        target = args[0]
-        if target == "-" or _is_dynamic(expand_user(target, cwd)):
-            return None
-        if cwd is None and not os.path.isabs(expand_user(target)):
-            return None
-        return self.ws.absolute(target, cwd)
 
     def _pipeline(self, stages: list[SimpleCommand]) -> Decision | None:
         download = None
-        for cmd in stages:
+        for cmd in sorted(stages, key=lambda c: c.stage):
             name = cmd.name
             if name in DOWNLOADERS:
                 download = name
-            elif name in INTERPRETERS and not _operands(cmd.argv, frozenset({"-c", "-m"})):
+            elif name in INTERPRETERS and cmd.stage > 0 and _reads_stdin_code(cmd):
                 if download is not None:
-                    return self._d(
+                    return self.d(
                         "download-to-shell",
                         f"pipes a download ({download}) into {name}: running unreviewed code",
                     )
-                if cmd.stage > 0 and name in SHELLS:
-                    return self._d("shell-stdin", f"pipes text into {name} to run it as a script")
+                if name in SHELLS:
+                    return self.d("shell-stdin", f"pipes text into {name} to run it as a script")
+                return self.d("inline-code", f"pipes text into {name} to run it as code")
         return None
 
     # ------------------------------------------------------------------ one simple command
@@ -265,48 +218,130 @@ class ShellChecker:
 
         def take(d: Decision | None) -> None:
             nonlocal best
-            if d is not None and (best is None or RANK[d.action] > RANK[best.action]):
+            if _stricter(d, best):
                 best = d
 
         name = cmd.name
         argv = cmd.argv
-        if "sudo" in cmd.wrappers:
-            take(self._d("sudo", f"runs {name or 'a shell'} with elevated privileges (sudo)"))
+        wrappers = cmd.wrappers
+        if wrappers and "sudo" in wrappers:
+            take(self.d("sudo", f"runs {name or 'a shell'} with elevated privileges (sudo)"))
         for op, target in cmd.redirects:
-            if _OUT_REDIR.match(op):
-                take(self._write(target, cwd, f"redirects output to {target}"))
-            elif op.endswith(">&") and not target.isdigit() and target != "-":
-                take(self._write(target, cwd, f"redirects output to {target}"))
-            elif op in ("<", "0<") and self.secrets.is_secret(target, cwd):
-                take(self._d("secret-read", f"reads {target}, which holds credentials"))
+            if _OUT_REDIR.match(op) or (
+                op.endswith(">&") and not target.isdigit() and target != "-"
+            ):
+                w = self.write(target, cwd, f"redirects output to {target}")
+                if w is None and target not in SAFE_DEVICES:
+                    w = self.d("workspace-command", f"writes {target} in the workspace")
+                take(w)
+            if _IN_REDIR.match(op) or (
+                op.endswith("<&") and not target.isdigit() and target != "-"
+            ):
+                take(self.read(target, cwd, f"reads {target}"))
+        if cmd.assigns or name in _DECLARERS:
+            take(self._code_vars(cmd))
         if not argv:
             return best
-        if cmd.substitutions and (name in INTERPRETERS or _is_dynamic(argv[0]) or name == "eval"):
-            for sub in cmd.substitutions:
-                if _DOWNLOAD_RE.search(sub):
-                    take(self._d("download-to-shell", "runs code downloaded from the network"))
-                    return best
-        if name not in _SECRET_NAMERS:
-            for a in argv[1:]:
-                if "=" in a and a.startswith("-"):
-                    a = a.split("=", 1)[1]
-                elif "=" in a and name == "dd":
-                    a = a.split("=", 1)[1]
-                if a and not a.startswith("-") and self.secrets.is_secret(a, cwd):
-                    take(self._d("secret-read", f"{name} would read {a}, which holds credentials"))
-                    return best
+        if is_dynamic(argv[0]):
+            take(self.d("unknown-command", f"the program name {argv[0]} is not literal"))
+            return best
+        if name not in SECRET_NAMERS:
+            take(self._secret_args(cmd, cwd))
+            if best is not None and best.rule == "secret-read":
+                return best
         override = self._override(cmd) if self.commands else None
-        handler = self._handlers.get(name)
-        if handler is not None:
-            h = handler(cmd, cwd)
-            if h is not None and not (override is not None and h.rule in _CLASSIFY_RULES):
-                take(h)
-        if "xargs" in cmd.wrappers and name in ("rm", "shred", "chmod", "chown"):
-            flags = _short_flags(argv)
-            if "r" in flags or "R" in flags:
-                take(self._d("dynamic-path", f"xargs supplies the paths {name} -r changes"))
-        take(override if override is not None else self._classify(cmd, cwd))
+        handler = handler_for(name)
+        h = handler(self, cmd, cwd) if handler is not None else None
+        if h is not None and not (override is not None and h.rule in _CLASSIFY_RULES):
+            take(h)
+        if cmd.expansions:
+            take(self._expansions(cmd))
+        if (wrappers and "eval" in wrappers) or name == "eval":
+            take(self.d("inline-code", "eval runs a string as shell code"))
+        if override is not None:
+            cls: Decision | None = override
+        elif h is not None and h.rule in _CLASSIFY_RULES:
+            cls = h  # the handler classified it from its arguments (uv pip list: read-only)
+        else:
+            cls = self._classify(cmd, cwd)
+        if (
+            wrappers
+            and "xargs" in wrappers
+            and name not in ("echo", "printf")
+            and (cls is None or cls.rule != "read-only")
+        ):
+            take(
+                self.d(
+                    "dynamic-path",
+                    f"xargs supplies the arguments of {name}, which"
+                    " changes things; approval needed",
+                )
+            )
+        take(cls)
         return best
+
+    def _code_vars(self, cmd: SimpleCommand) -> Decision | None:
+        exported = cmd.argv[1:] if cmd.name in _DECLARERS else ()
+        for a in (*cmd.assigns, *exported):
+            if _CODE_VARS.match(a):
+                var = a.split("=", 1)[0].rstrip("+")
+                return self.d(
+                    "command-flag", f"sets {var}, which makes programs load or run other code"
+                )
+        return None
+
+    def _expansions(self, cmd: SimpleCommand) -> Decision | None:
+        kinds = cmd.expansions
+        name = cmd.name
+        if not kinds.isdisjoint(_DECODED):
+            how = "$'...' quoting" if "ansi-c" in kinds else "brace expansion"
+            return self.d(
+                "shell-expansion",
+                f"{name} gets words built by {how}; they were checked decoded, but approval"
+                " is needed",
+            )
+        if kinds != _ONLY_PROCESS and name not in _EXPANSION_OK:
+            return self.d(
+                "shell-expansion",
+                f"{name} gets words known only when the shell runs ($VAR, $(...), <(...));"
+                " approval needed",
+            )
+        return None
+
+    def _secret_args(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
+        name = cmd.name
+        argv = cmd.argv
+        args: Sequence[str] = argv[1:]
+        flags = short_flags(argv)
+        recursive = (
+            name in _FOLDER_READERS or "r" in flags or "R" in flags or ("--recursive" in argv)
+        )
+        if name in ("cp", "mv", "ln", "install", "rsync", "scp"):
+            ops = operands(argv, frozenset({"-t", "--target-directory", "-S", "-m", "-o", "-g"}))
+            if not any(
+                a in ("-t", "--target-directory") or a.startswith("--target-directory=")
+                for a in argv
+            ):
+                ops = ops[:-1]  # the destination is written, not read
+            args = ops
+        elif name in SHELLS:  # `bash -c SCRIPT`: SCRIPT is parsed and checked, not a path
+            args = [a for i, a in enumerate(argv[1:], 1) if not _is_c_flag(argv[i - 1])]
+        elif name == "tar":  # -C DIR is where it extracts, not what it reads
+            args = [
+                a
+                for i, a in enumerate(argv[1:], 1)
+                if argv[i - 1] not in ("-C", "--directory") and not a.startswith("--directory=")
+            ]
+        for a in args:
+            if "=" in a and (a.startswith("-") or name == "dd"):
+                a = a.split("=", 1)[1]
+            if "@" in a:  # curl -d @file, -F f=@file
+                a = a.rsplit("@", 1)[1] or a
+            if a and not a.startswith("-"):
+                d = self.read(a, cwd, f"{name} would read {a}", recursive)
+                if d is not None:
+                    return d
+        return None
 
     def _override(self, cmd: SimpleCommand) -> Decision | None:
         key = cmd.name
@@ -319,300 +354,195 @@ class ShellChecker:
                 found = (key, self.commands[key])
         if found is None:
             return None
-        return Decision(found[1], f"'{found[0]}' is set to {found[1]} by the rules",
-                        f"command:{found[0]}")  # fmt: skip
+        return Decision(
+            found[1], f"'{found[0]}' is set to {found[1]} by the rules", f"command:{found[0]}"
+        )
 
     def _classify(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
         name = cmd.name
         argv = cmd.argv
-        if _is_dynamic(argv[0]):
-            return self._d("unknown-command", f"the program name {argv[0]} is not literal")
+        if is_dynamic(argv[0]):
+            return self.d("unknown-command", f"the program name {argv[0]} is not literal")
         if name in NETWORK_TOOLS:
-            return self._net(f"{name} uses the network")
-        net = _PKG_NET.get(name)
-        if net is None and name.startswith("python") and argv[1:3] == ["-m", "pip"]:
-            net, argv, name = _PKG_NET["pip"], argv[2:], "pip"
+            return self.net(f"{name} uses the network")
+        net = PKG_NET.get(name)
         if net is not None:
             sub = next((a for a in argv[1:] if not a.startswith("-") or name == "pacman"), "")
             if sub in net and "--no-index" not in argv and "--offline" not in argv:
-                return self._net(f"{name} {sub} downloads packages")
-        if name in READ_ONLY:
-            return self._d("read-only", f"{name} only reads")
-        if name in WORKSPACE or name.startswith("python3."):
-            return self._d("workspace-command", f"{name} runs in the workspace")
-        if name.startswith(("mkfs", "mke2fs")) or name in DISK_TOOLS:
-            return self._d("disk-format", f"{name} formats or repartitions a disk")
-        if name in POWER:
-            return self._d("shutdown", f"{name} would shut down or restart the machine")
-        if name in SHELLS:
-            return self._d("workspace-command", f"{name} runs a script")
-        if name in _SELF_CLASSIFIED:
+                return self.net(f"{name} {sub} downloads packages")
+        if name in SELF_CLASSIFIED or name in SHELLS:
             return None  # the handler classifies
-        return self._d("unknown-command", f"{name} is not a known command; approval needed")
+        if name in READ_ONLY:
+            return self.d("read-only", f"{name} only reads")
+        if name in WORKSPACE or name.startswith(("python3.", "python2.", "pypy")):
+            return self.d("workspace-command", f"{name} runs in the workspace")
+        if ("/" in argv[0] and not argv[0].startswith(("/", "~"))) or (
+            argv[0].startswith("/") and self.ws.contains(argv[0])
+        ):
+            if cwd is None:
+                return self.d("dynamic-path", f"runs {argv[0]} from an unknown folder")
+            if self.contains(argv[0], cwd):
+                return self.d("workspace-command", f"runs the project's {argv[0]}")
+        if name.startswith(("mkfs", "mke2fs")) or name in _DISK_TOOLS:
+            return self.d("disk-format", f"{name} formats or repartitions a disk")
+        if name in _POWER:
+            return self.d("shutdown", f"{name} would shut down or restart the machine")
+        return self.d("unknown-command", f"{name} is not a known command; approval needed")
 
-    def _net(self, reason: str) -> Decision:
+    def net(self, reason: str) -> Decision:
         if self.network:
             return Decision("allow", reason + " (network is on)", "network")
-        return self._d("network", reason + ", and network access is off")
+        return self.d("network", reason + ", and network access is off")
 
     # ------------------------------------------------------------------ paths
 
-    def _write(self, target: str, cwd: str | None, what: str) -> Decision | None:
-        path = expand_user(target, cwd)
-        if path.startswith("/dev/"):
-            if path in _SAFE_DEVICES or path.startswith("/dev/fd/"):
+    def absolute(self, path: str, cwd: str | None) -> str:
+        """``path`` made absolute; a ``..`` after a symlink is resolved as the kernel does."""
+        path = expand_user(path, cwd)
+        if not path.startswith("/"):
+            path = posixpath.join(cwd or self.ws.root, path)
+        if "/.." in path:
+            # l/../x where l is a link: the kernel goes to the parent of the link's target.
+            return os.path.realpath(path)
+        return posixpath.normpath(path)
+
+    def contains(self, path: str, cwd: str | None) -> bool:
+        return self.ws.contains(self.absolute(path, cwd))
+
+    def write(self, target: str, cwd: str | None, what: str) -> Decision | None:
+        """The decision for writing ``target`` (None: fine)."""
+        raw = expand_user(target, cwd)
+        if is_dynamic(raw):
+            return self.d("dynamic-path", f"{what}: the path depends on {target}; cannot check it")
+        if raw.startswith("/dev/"):
+            path = posixpath.normpath(raw)
+            if path.startswith(("/dev/tcp/", "/dev/udp/")):
+                return self.net(f"{what}: bash opens a network connection")
+            if path in SAFE_DEVICES or re.fullmatch(r"/dev/fd/[0-2]", path):
                 return None
-            return self._d("write-device", f"{what}: writing to a device can destroy data")
-        if _is_dynamic(path):
-            return self._d("dynamic-path", f"{what}: the path depends on {target}; cannot check it")
-        base, _ = _glob_base(path)
-        if cwd is None and not os.path.isabs(base):
-            return self._d("dynamic-path", f"{what}: the current folder is unknown after cd")
-        if not self.ws.contains(base, cwd):
-            return self._d(
+            return self.d("write-device", f"{what}: writing to a device can destroy data")
+        base, _ = glob_base(raw)
+        if cwd is None and not base.startswith("/"):
+            return self.d("dynamic-path", f"{what}: the current folder is unknown after cd")
+        absolute = self.absolute(base, cwd)
+        if absolute.startswith("/dev/"):
+            return self.write(absolute, cwd, what)
+        if not self.ws.contains(absolute):
+            return self.d(
                 "write-outside-workspace",
-                f"{what}: {self.ws.absolute(base, cwd)} is outside the workspace {self.ws.root}",
+                f"{what}: {absolute} is outside the workspace {self.ws.root}",
+            )
+        rel = absolute[len(self.ws.root) + 1 :]
+        if rel == ".git" or rel.startswith(".git/"):
+            return self.d(
+                "git-internals-write",
+                f"{what}: writes inside .git/ (hooks and config run code later)",
             )
         return None
 
-    def _targets(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        opts = frozenset({"-m", "--mode", "-s", "--size", "-r", "--reference", "-t", "-S"})
-        worst: Decision | None = None
-        for t in _operands(cmd.argv, opts):
-            d = self._write(t, cwd, f"{cmd.name} writes {t}")
-            if d is not None and (worst is None or RANK[d.action] > RANK[worst.action]):
-                worst = d
-        return worst
+    def read(
+        self, target: str, cwd: str | None, what: str, recursive: bool = False
+    ) -> Decision | None:
+        """The decision for reading ``target``: a secret, a network pseudo-device, or fine.
 
-    def _move(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        d = self._copy(cmd, cwd)  # -t DIR / the destination
-        if d is not None and RANK[d.action] == 2:
-            return d
-        other = self._targets(cmd, cwd)  # the sources disappear too
-        return (
-            other if other is not None and (d is None or RANK[other.action] > RANK[d.action]) else d
-        )
+        ``recursive``: the program reads whole folders (tar, zip, cp -r, grep -r), so a folder
+        that holds credentials counts as a secret too.
+        """
+        if target.startswith(("/dev/tcp/", "/dev/udp/")):
+            return self.net(f"{what}: bash opens a network connection")
+        if self.secrets.is_secret(target, cwd) or (
+            _GLOB.search(target) and self._glob_secret(target, cwd)
+        ):
+            return self.d("secret-read", f"{what}, which holds credentials")
+        if recursive and self._holds_secrets(target, cwd):
+            return self.d("secret-read", f"{what}, a folder that holds credentials")
+        if "/.." in target and not is_dynamic(target):
+            real = self.absolute(target, cwd)
+            if real != target and self.secrets.is_secret(real, cwd):
+                return self.d("secret-read", f"{what}, which holds credentials")
+        return None
 
-    def _archive(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        argv = cmd.argv
-        first = argv[1] if len(argv) > 1 else ""
-        short = first.lstrip("-") if not first.startswith("--") else ""
-        creating = cmd.name == "tar" and ("c" in short or "--create" in argv)
-        for i, a in enumerate(argv):
-            target = None
-            if a in ("-C", "--directory", "-d") and i + 1 < len(argv):
-                target = argv[i + 1]
-            elif a.startswith("--directory="):
-                target = a.split("=", 1)[1]
-            elif creating and a in ("-f", "--file") and i + 1 < len(argv):
-                target = argv[i + 1]
+    def _glob_secret(self, pattern: str, cwd: str | None) -> bool:
+        """Whether a glob such as ``~/.aws/cred*`` or ``.en?`` can match a secret file."""
+        path = expand_user(pattern, cwd)
+        absolute = path if path.startswith("/") else posixpath.join(cwd or self.ws.root, path)
+        base = absolute.rsplit("/", 1)[-1]
+        # `*` alone matches any name: only globs with some literal text are compared by name,
+        # and (as in bash) only a glob starting with "." matches a dot file.
+        literal = len(_GLOB_CHARS.sub("", base)) >= 2
+        for probe in self._secret_probes:
+            if "/" in probe:
+                if fnmatch.fnmatchcase(probe, absolute):
+                    return True
             elif (
-                creating
-                and (i == 1 or (a.startswith("-") and not a.startswith("--")))
-                and a.lstrip("-").endswith("f")
-                and i + 1 < len(argv)
+                literal
+                and (base[:1] == "." or probe[:1] != ".")
+                and (fnmatch.fnmatchcase(probe, base))
             ):
-                target = argv[i + 1]  # "tar czf out.tgz src", "tar -czf out.tgz src"
-            if target is not None and target != "-":
-                d = self._write(target, cwd, f"{cmd.name} writes into {target}")
-                if d is not None:
-                    return d
-        return None
+                return True
+        folder, _ = glob_base(absolute)
+        return self.secrets.is_secret(folder.rstrip("/") + "/x", cwd)
 
-    def _copy(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        argv = cmd.argv
-        if cmd.name == "rsync":
-            ops = _operands(argv, frozenset({"-e", "--rsh"}))
-            if any(":" in o.split("/", 1)[0] for o in ops):
-                d = self._net("rsync to or from a remote host")
-                if d.action != "allow":
-                    return d
-        else:
-            ops = _operands(argv, frozenset({"-t", "--target-directory", "-S", "-m", "-o", "-g"}))
-        for i, a in enumerate(argv):
-            if a in ("-t", "--target-directory") and i + 1 < len(argv):
-                return self._write(argv[i + 1], cwd, f"{cmd.name} writes into {argv[i + 1]}")
-            if a.startswith("--target-directory="):
-                t = a.split("=", 1)[1]
-                return self._write(t, cwd, f"{cmd.name} writes into {t}")
-        dest = self._write(ops[-1], cwd, f"{cmd.name} writes {ops[-1]}") if len(ops) > 1 else None
-        if dest is not None:
-            return dest
-        if cmd.name == "ln" and ops and ("s" in _short_flags(argv) or "--symbolic" in argv):
-            target = ops[0]
-            if not _is_dynamic(target):
-                link_dir = os.path.dirname(self.ws.absolute(ops[-1], cwd)) if len(ops) > 1 else cwd
-                if (cwd is not None or os.path.isabs(expand_user(target))) and not self.ws.contains(
-                    target, link_dir
-                ):
-                    return self._d(
-                        "symlink-outside",
-                        f"ln -s {target}: a link pointing outside the workspace lets later"
-                        " writes escape it",
-                    )
-        return None
+    def _holds_secrets(self, target: str, cwd: str | None) -> bool:
+        """Whether the folder ``target`` holds a known credentials location (``~/.aws``, ``~``)."""
+        if is_dynamic(target):
+            return False
+        if (
+            cwd == self.ws.root
+            and not self._ws_holds_secrets
+            and target[:1] not in ("/", "~")
+            and ".." not in target
+        ):
+            return False  # under the workspace, which holds no credentials location
+        return self.absolute(target, cwd).rstrip("/") in self._secret_folders or target == "/"
 
-    def _rm(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        argv = cmd.argv
-        flags = _short_flags(argv)
-        recursive = "r" in flags or "R" in flags or "--recursive" in argv or cmd.name == "rmdir"
-        if "--no-preserve-root" in argv:
-            return self._d("rm-recursive-outside", "rm --no-preserve-root can delete everything")
-        worst: Decision | None = None
-        home = _HOME
-        for t in _operands(argv):
-            path = expand_user(t, cwd)
-            if recursive and not _is_dynamic(path):
-                base, globbed = _glob_base(path)
-                if cwd is not None or os.path.isabs(base):
-                    absolute = self.ws.absolute(base, cwd)
-                    if (
-                        absolute in SYSTEM_DIRS
-                        or absolute == home
-                        or not self.ws.contains(base, cwd)
-                    ):
-                        return self._d(
-                            "rm-recursive-outside",
-                            f"rm -r {t}: deletes {absolute}, outside the workspace {self.ws.root}",
-                        )
-                    tail = path.rstrip("/").rsplit("/", 1)[-1]
-                    if absolute == self.ws.root and (not globbed or tail in ("*", ".*")):
-                        whole = self._d(
-                            "rm-workspace-root", f"rm -r {t} deletes the whole workspace"
-                        )
-                        if worst is None or RANK[whole.action] > RANK[worst.action]:
-                            worst = whole
-                        continue
-            d = self._write(path, cwd, f"{cmd.name} deletes {t}")
-            if d is not None and (worst is None or RANK[d.action] > RANK[worst.action]):
-                worst = d
-        return worst
 
-    # ------------------------------------------------------------------ per program
+def _is_c_flag(word: str) -> bool:
+    return word.startswith("-") and not word.startswith("--") and "c" in word
 
-    def _git(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        argv = cmd.argv
-        i = 1
-        while i < len(argv) and argv[i].startswith("-"):
-            i += 2 if argv[i] in ("-C", "-c", "--git-dir", "--work-tree", "--namespace") else 1
-        if i >= len(argv):
-            return self._d("read-only", "git with options only")
-        sub = argv[i]
-        rest = argv[i + 1 :]
-        if sub in _GIT_READ:
-            return self._d("read-only", f"git {sub} only reads")
-        if sub == "push":
-            forced = any(
-                a in ("-f", "--force", "--mirror", "--force-if-includes")
-                or a.startswith("--force-with-lease")
-                or (a.startswith("-") and not a.startswith("--") and "f" in a)
-                or (a.startswith("+") and len(a) > 1)
-                for a in rest
-            )
-            if forced:
-                return self._d("git-push-force", "git push --force rewrites the remote's history")
-            return self._net("git push uses the network")
-        if sub == "reset" and "--hard" in rest:
-            return self._d("git-reset-hard", "git reset --hard discards uncommitted changes")
-        if sub == "clean":
-            flags = _short_flags(["git", *rest])
-            if ("f" in flags or "--force" in rest) and "n" not in flags and "--dry-run" not in rest:
-                return self._d("git-clean", "git clean -f deletes untracked files")
-            return self._d("read-only", "git clean without -f only lists")
-        if sub in _GIT_NET or (sub == "remote" and "update" in rest):
-            return self._net(f"git {sub} uses the network")
-        if sub in _GIT_WORK or sub == "reset":
-            return self._d("workspace-command", f"git {sub} changes the repository")
-        return self._d("unknown-command", f"git {sub} is not a known git command")
 
-    def _sed(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        argv = cmd.argv
-        in_place = any(
-            a.startswith("--in-place")
-            or (a.startswith("-") and not a.startswith("--") and "i" in a)
-            for a in argv[1:]
-        )
-        if not in_place:
-            return self._d("read-only", "sed without -i only reads")
-        ops = _operands(argv, frozenset({"-e", "-f", "--expression", "--file"}))
-        if not any(a in ("-e", "-f") or a.startswith(("--expression", "--file")) for a in argv):
-            ops = ops[1:]  # the first operand is the script
-        worst: Decision | None = None
-        for t in ops:
-            d = self._write(t, cwd, f"sed -i edits {t}")
-            if d is not None and (worst is None or RANK[d.action] > RANK[worst.action]):
-                worst = d
-        return worst
+def _stricter(d: Decision | None, best: Decision | None) -> bool:
+    """Whether ``d`` replaces ``best``: a stricter action, or an allow that is not read-only.
 
-    def _find(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        argv = cmd.argv
-        roots = []
-        for a in argv[1:]:
-            if a.startswith("-") or a in ("(", "!"):
-                break
-            roots.append(a)
-        if "-delete" in argv:
-            for r in roots or ["."]:
-                d = self._write(r, cwd, f"find -delete removes files under {r}")
-                if d is not None:
-                    return d
-                if self.ws.absolute(expand_user(r, cwd), cwd) in SYSTEM_DIRS:
-                    return self._d("rm-recursive-outside", f"find {r} -delete")
-            return self._d("workspace-command", "find -delete inside the workspace")
-        for opt in ("-fprint", "-fprint0", "-fprintf", "-fls"):
-            if opt in argv:
-                j = argv.index(opt) + 1
-                if j < len(argv):
-                    return self._write(argv[j], cwd, f"find {opt} writes {argv[j]}")
-        return self._d("read-only", "find only lists files")
+    Among allows, one that changes something (``workspace-command``, ``network``) outranks
+    ``read-only``, so the reason names it and ``sandboxed=False`` can ask about it.
+    """
+    if d is None:
+        return False
+    if best is None or RANK[d.action] > RANK[best.action]:
+        return True
+    return d.action == best.action == "allow" and best.rule == "read-only" != d.rule
 
-    def _dd(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        for a in cmd.argv[1:]:
-            if a.startswith("of="):
-                return self._write(a[3:], cwd, f"dd writes {a[3:]}")
-        return None
 
-    def _kill(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        ops = [a for a in cmd.argv[1:] if a != "--"]
-        pids = [a for a in ops[1:]] if ops and ops[0].startswith("-") and ops[0] != "-1" else ops
-        if "-1" in pids or "1" in pids:
-            return self._d("kill-all", "kill -1 signals every process you own (or init)")
-        return None
+def glob_base(path: str) -> tuple[str, bool]:
+    """The literal folder a glob starts from and whether ``path`` had a glob at all."""
+    m = _GLOB.search(path)
+    if m is None:
+        return path, False
+    head = path[: m.start()]
+    base = head if head.endswith("/") else posixpath.dirname(head)
+    return base or ".", True
 
-    def _init(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        if any(a in ("0", "6") for a in cmd.argv[1:]):
-            return self._d("shutdown", f"{cmd.name} {cmd.argv[1]} halts or reboots the machine")
-        return self._d("unknown-command", f"{cmd.name} changes the system state")
 
-    def _systemctl(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        power = {"poweroff", "reboot", "halt", "kexec", "suspend", "hibernate", "emergency"}
-        if any(a in power for a in cmd.argv[1:]):
-            return self._d("shutdown", "systemctl would stop or restart the machine")
-        if any(a in ("status", "list-units", "is-active", "show", "cat") for a in cmd.argv[1:]):
-            return self._d("read-only", "systemctl status only reads")
-        return self._d("unknown-command", "systemctl changes services")
+def _secret_probes(patterns: Iterable[str]) -> tuple[str, ...]:
+    """Example names for each secret pattern, for matching globs against them."""
+    out: list[str] = []
+    for p in patterns:
+        p = expand_user(p)
+        out.append(p.replace("*", "x").replace("?", "x"))
+    return tuple(out)
 
-    def _chmod(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        argv = cmd.argv
-        recursive = "R" in _short_flags(argv) or "--recursive" in argv
-        ops = _operands(argv, frozenset({"--reference"}))[1:]  # skip the mode / owner
-        worst: Decision | None = None
-        for t in ops:
-            d = self._write(t, cwd, f"{cmd.name} changes {t}")
-            if d is not None and recursive and d.rule == "write-outside-workspace":
-                return self._d(
-                    "chmod-recursive-system", f"{cmd.name} -R on {t}, outside the workspace"
-                )
-            if d is not None and (worst is None or RANK[d.action] > RANK[worst.action]):
-                worst = d
-        return worst
 
-    def _download(self, cmd: SimpleCommand, cwd: str | None) -> Decision | None:
-        argv = cmd.argv
-        for i, a in enumerate(argv[:-1]):
-            if a in ("-o", "--output", "-O", "--output-document", "-P", "--directory-prefix"):
-                target = argv[i + 1]
-                if target == "-" or (cmd.name == "curl" and a == "-O"):
-                    continue
-                return self._write(target, cwd, f"{cmd.name} saves to {target}")
-        return None
+def _reads_stdin_code(cmd: SimpleCommand) -> bool:
+    """An interpreter with no script operand (or ``-``) runs what comes on stdin."""
+    value_opts = frozenset({"-c", "-m", "-e", "-E", "-W", "-X", "-o", "-O", "-r"})
+    ops = operands(cmd.argv, value_opts)
+    if any(a in ("-c", "-e", "-E", "-m", "-r") for a in cmd.argv[1:]):
+        return False
+    return not ops or ops[0] in ("-", "/dev/stdin")
+
+
+_DISK_TOOLS = frozenset(
+    {"fdisk", "sfdisk", "cfdisk", "sgdisk", "gdisk", "parted", "wipefs", "mkswap", "blkdiscard"}
+)
+_POWER = frozenset({"shutdown", "reboot", "halt", "poweroff"})

@@ -16,12 +16,22 @@ def policy(tmp_path_factory: pytest.TempPathFactory) -> Policy:
 
 
 def test_corpus_size() -> None:
-    assert len(BENIGN) >= 100
-    assert len(DANGEROUS) >= 100
-    assert all(action == "allow" for _, action, _ in BENIGN)
+    assert len(BENIGN) >= 210
+    assert len(DANGEROUS) >= 320
+    assert all(action != "deny" for _, action, _ in BENIGN)
     assert all(action != "allow" for _, action, _ in DANGEROUS)
+    # Everyday commands are allowed, bar a handful the issue wants asked (python -c, $VAR).
+    assert sum(action == "ask" for _, action, _ in BENIGN) <= 5
     commands = [c for c, _, _ in BENIGN + DANGEROUS]
     assert len(commands) == len(set(commands))
+
+
+def test_corpus_totals(policy: Policy) -> None:
+    """The issue's bar, measured over the whole corpus at once."""
+    allowed = [c for c, _, _ in DANGEROUS if policy.check("shell", {"command": c}).allowed]
+    denied = [c for c, _, _ in BENIGN if policy.check("shell", {"command": c}).denied]
+    assert len(allowed) <= 0.02 * len(DANGEROUS), allowed
+    assert not denied
 
 
 @pytest.mark.parametrize(("command", "action", "rule"), BENIGN)
