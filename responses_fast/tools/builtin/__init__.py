@@ -9,7 +9,6 @@ without the agent loop's check.
 
 from __future__ import annotations
 
-import inspect
 import os
 import weakref
 from pathlib import Path
@@ -54,11 +53,7 @@ _SANDBOXES: weakref.WeakKeyDictionary[Tool, Sandbox] = weakref.WeakKeyDictionary
 def policy_for_sandbox(sandbox: Sandbox) -> Policy:
     """The default policy for commands run in ``sandbox``: its workspace, its network rule, and
     ``sandboxed=False`` when the OS does not confine them (then everything not read-only asks)."""
-    root, network = sandbox.workspace, sandbox.network
-    # ``sandboxed`` is a newer Policy keyword: pass it where this Policy has it.
-    if "sandboxed" in inspect.signature(Policy).parameters:
-        return Policy(root, network=network, sandboxed=sandbox.sandboxed)  # type: ignore[call-arg,unused-ignore]
-    return Policy(root, network=network)
+    return Policy(sandbox.workspace, network=sandbox.network, sandboxed=sandbox.sandboxed)
 
 
 def coding_tools(
