@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -238,6 +238,8 @@ async def arun_batch(
         raise ConfigurationError("concurrency must be at least 1")
     if max_attempts < 1:
         raise ConfigurationError("max_attempts must be at least 1")
+    if backend not in ("local", "ray"):
+        raise ConfigurationError(f"unknown backend {backend!r}: 'local' or 'ray'")
     # Read and validate every task before the store is touched: a bad file writes nothing.
     specs = _specs(tasks)
     n_workers = jobs or os.cpu_count() or 1
@@ -262,7 +264,6 @@ async def arun_batch(
                 backend, ray_address, cpus_per_worker, max_attempts, on_event,
             )
         summary.wall_s = time.perf_counter() - start
-        summary.throttles = sum(b.throttles for b in limiter.buckets.values())
         store.end_run(run_id)
         summary.counts = store.counts()
         return summary
@@ -289,19 +290,22 @@ async def _drive(
     queue = _Queue(ids)
     by_id = {s.id: s for s in specs}
     requeues: dict[str, int] = {}
+    async def local_throttles() -> int:
+        return sum(b.throttles for b in limiter.buckets.values())
+
     async with anyio.create_task_group() as tg:
         workers: list[Worker]
+        throttles: Callable[[], Awaitable[int]] = local_throttles
         if backend == "ray":
             from .ray_backend import ray_workers
 
-            workers = await ray_workers(
-                n_workers, target, limiter, tg, address=ray_address,
-                cpus_per_worker=cpus_per_worker, concurrency=concurrency,
+            ray_list, throttles = await ray_workers(
+                n_workers, target, rates=limiter.rates, default_rate=limiter.default_rate,
+                address=ray_address, cpus_per_worker=cpus_per_worker, concurrency=concurrency,
             )
-        elif backend == "local":
-            workers = [LocalWorker(i, target, limiter, tg) for i in range(n_workers)]
+            workers = list(ray_list)
         else:
-            raise ConfigurationError(f"unknown backend {backend!r}: 'local' or 'ray'")
+            workers = [LocalWorker(i, target, limiter, tg) for i in range(n_workers)]
         try:
             async with anyio.create_task_group() as starters:
                 for w in workers:
@@ -313,6 +317,7 @@ async def _drive(
                             _slot, w, queue, by_id, store, run_id, summary, max_attempts,
                             requeues, sink,
                         )
+            summary.throttles = await throttles()
         finally:
             with anyio.CancelScope(shield=True):
                 for w in workers:

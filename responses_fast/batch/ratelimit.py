@@ -118,8 +118,8 @@ class RateLimiter:
         burst: int = 8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._rates = dict(rates or {})
-        self._default = default_rate
+        self.rates = dict(rates or {})
+        self.default_rate = default_rate
         self._burst = burst
         self._clock = clock
         self.buckets: dict[str, TokenBucket] = {}
@@ -129,7 +129,7 @@ class RateLimiter:
     def bucket(self, provider: str) -> TokenBucket:
         b = self.buckets.get(provider)
         if b is None:
-            b = TokenBucket(ceiling=self._rates.get(provider, self._default), burst=self._burst)
+            b = TokenBucket(ceiling=self.rates.get(provider, self.default_rate), burst=self._burst)
             self.buckets[provider] = b
             self._locks[provider] = anyio.Lock()
         return b
