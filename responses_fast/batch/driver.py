@@ -66,6 +66,8 @@ class BatchSummary:
     wall_s: float = 0.0
     driver_s: float = 0.0
     throttles: int = 0
+    #: Requests that waited at the shared rate limiter (a pause after a 429, or the rate).
+    delayed_requests: int = 0
     workers: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -86,8 +88,12 @@ class BatchSummary:
 
 
 class Worker(Protocol):
-    name: str
-    pid: int | None
+    """A worker process or actor, as the driver's slots use it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def pid(self) -> int | None: ...
 
     async def start(self) -> None: ...
     async def run(self, attempt_id: int, task: dict[str, Any]) -> dict[str, Any]: ...
@@ -151,7 +157,9 @@ async def _slot(
                 summary.rate_limited += 1
                 requeues[task_id] = requeues.get(task_id, 0) + 1
                 kind = "rate_limited" if requeues[task_id] <= MAX_REQUEUES else "error"
-                again = _failed(store, attempt, task_id, kind, str(exc), max_attempts, summary, sink)
+                again = _failed(
+                    store, attempt, task_id, kind, str(exc), max_attempts, summary, sink
+                )
                 continue
             except Exception as exc:  # TaskError, WorkerCrashed, or the worker failed to start
                 kind = "crashed" if isinstance(exc, WorkerCrashed) else "error"
@@ -170,8 +178,15 @@ async def _slot(
             if sink:
                 sink(
                     BatchEvent(
-                        "finished", task_id, attempt, worker.name, worker.pid, status, tokens,
-                        float(outcome.get("wall_s") or 0.0), outcome.get("error"),
+                        "finished",
+                        task_id,
+                        attempt,
+                        worker.name,
+                        worker.pid,
+                        status,
+                        tokens,
+                        float(outcome.get("wall_s") or 0.0),
+                        outcome.get("error"),
                     )
                 )
         finally:
@@ -253,15 +268,25 @@ async def arun_batch(
         ids = store.runnable(
             [s.id for s in specs], max_attempts=max_attempts, retry_failed=retry_failed
         )
-        summary = BatchSummary(
-            str(Path(out)), backend, len(specs), len(ids), workers=n_workers
-        )
+        summary = BatchSummary(str(Path(out)), backend, len(specs), len(ids), workers=n_workers)
         limiter = RateLimiter(rate_limits, default_rate=default_rate)
         start = time.perf_counter()
         if ids:
             await _drive(
-                ids, specs, store, run_id, summary, target, limiter, n_workers, concurrency,
-                backend, ray_address, cpus_per_worker, max_attempts, on_event,
+                ids,
+                specs,
+                store,
+                run_id,
+                summary,
+                target,
+                limiter,
+                n_workers,
+                concurrency,
+                backend,
+                ray_address,
+                cpus_per_worker,
+                max_attempts,
+                on_event,
             )
         summary.wall_s = time.perf_counter() - start
         store.end_run(run_id)
@@ -290,20 +315,26 @@ async def _drive(
     queue = _Queue(ids)
     by_id = {s.id: s for s in specs}
     requeues: dict[str, int] = {}
-    async def local_throttles() -> int:
-        return sum(b.throttles for b in limiter.buckets.values())
+
+    async def local_totals() -> tuple[int, int]:
+        return limiter.totals()
 
     async with anyio.create_task_group() as tg:
         workers: list[Worker]
-        throttles: Callable[[], Awaitable[int]] = local_throttles
+        totals: Callable[[], Awaitable[tuple[int, int]]] = local_totals
         if backend == "ray":
             from .ray_backend import ray_workers
 
-            ray_list, throttles = await ray_workers(
-                n_workers, target, rates=limiter.rates, default_rate=limiter.default_rate,
-                address=ray_address, cpus_per_worker=cpus_per_worker, concurrency=concurrency,
+            ray_list, totals = await ray_workers(
+                n_workers,
+                target,
+                rates=limiter.rates,
+                default_rate=limiter.default_rate,
+                address=ray_address,
+                cpus_per_worker=cpus_per_worker,
+                concurrency=concurrency,
             )
-            workers = list(ray_list)
+            workers = [*ray_list]
         else:
             workers = [LocalWorker(i, target, limiter, tg) for i in range(n_workers)]
         try:
@@ -314,10 +345,18 @@ async def _drive(
                 for _ in range(concurrency):
                     for w in workers:
                         slots.start_soon(
-                            _slot, w, queue, by_id, store, run_id, summary, max_attempts,
-                            requeues, sink,
+                            _slot,
+                            w,
+                            queue,
+                            by_id,
+                            store,
+                            run_id,
+                            summary,
+                            max_attempts,
+                            requeues,
+                            sink,
                         )
-            summary.throttles = await throttles()
+            summary.throttles, summary.delayed_requests = await totals()
         finally:
             with anyio.CancelScope(shield=True):
                 for w in workers:

@@ -44,7 +44,9 @@ def worker_environment() -> dict[str, str]:
 class LocalWorker:
     """One worker process, started lazily and again after a crash."""
 
-    def __init__(self, index: int, target: BatchTarget, limiter: RateLimiter, tg: TaskGroup) -> None:
+    def __init__(
+        self, index: int, target: BatchTarget, limiter: RateLimiter, tg: TaskGroup
+    ) -> None:
         self.index = index
         self._target = target
         self._limiter = limiter
@@ -103,8 +105,12 @@ class LocalWorker:
                     if waiter is not None:
                         waiter[1].append(message)
                         waiter[0].set()
-        except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError,
-                anyio.ClosedResourceError):
+        except (
+            anyio.EndOfStream,
+            anyio.IncompleteRead,
+            anyio.BrokenResourceError,
+            anyio.ClosedResourceError,
+        ):
             pass
         # The process is gone: every attempt it held has crashed.
         with anyio.CancelScope(shield=True):

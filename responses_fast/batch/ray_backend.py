@@ -43,8 +43,8 @@ class _Bucket:
     async def throttle(self, provider: str, retry_after: float | None) -> None:
         await self.limiter.throttle(provider, retry_after)
 
-    def throttles(self) -> int:
-        return sum(b.throttles for b in self.limiter.buckets.values())
+    def totals(self) -> tuple[int, int]:
+        return self.limiter.totals()
 
 
 class _ActorGate:
@@ -142,17 +142,17 @@ async def ray_workers(
     address: str | None,
     cpus_per_worker: float,
     concurrency: int,
-) -> tuple[list[RayWorker], Callable[[], Awaitable[int]]]:
+) -> tuple[list[RayWorker], Callable[[], Awaitable[tuple[int, int]]]]:
     """Connect to the cluster (or start a local one); ``n`` worker handles and a function that
-    counts the shared bucket's throttles."""
+    reads the shared bucket's (throttles, delayed grants)."""
     ray = _ray()
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     bucket = ray.remote(_Bucket).options(max_concurrency=1000).remote(rates, default_rate)
 
-    async def throttles() -> int:
-        count: int = await bucket.throttles.remote()
-        return count
+    async def totals() -> tuple[int, int]:
+        throttles, delayed = await bucket.totals.remote()
+        return int(throttles), int(delayed)
 
     workers = [RayWorker(i, target, bucket, cpus_per_worker, concurrency) for i in range(n)]
-    return workers, throttles
+    return workers, totals

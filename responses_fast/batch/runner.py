@@ -19,7 +19,7 @@ import anyio
 import orjson
 
 from ..config import RetryPolicy
-from ..errors import RateLimitError
+from ..errors import RateLimitError, RetriesExhausted
 from ..safety import Policy
 from ..session import AgentSession, Reconnected, TurnFinished
 from ..tools.builtin import coding_tools
@@ -103,14 +103,14 @@ def _turn_record(metrics: Any) -> dict[str, Any]:
     return {k: getattr(metrics, k) for k in metrics.__dataclass_fields__}
 
 
-async def _check(command: str, cwd: Path, timeout: float) -> tuple[int | None, str]:
+async def _check(command: str, cwd: Path, limit: float) -> tuple[int | None, str]:
     """Run the check command with bash in the workspace: (exit code or None on timeout, tail)."""
-    with anyio.move_on_after(timeout) as scope:
+    with anyio.move_on_after(limit) as scope:
         proc = await anyio.run_process(
             ["bash", "-c", command], cwd=cwd, check=False, stderr=subprocess.STDOUT
         )
     if scope.cancelled_caught:
-        return None, f"the check did not finish within {timeout:g}s"
+        return None, f"the check did not finish within {limit:g}s"
     text = (proc.stdout or b"").decode("utf-8", "replace")
     return proc.returncode, text[-CHECK_TAIL:]
 
@@ -159,6 +159,24 @@ async def _agent(
     return result, turns
 
 
+def _rate_limit_of(exc: BaseException) -> RateLimitError | RetriesExhausted | None:
+    """The rate limit that ended a run (its retries outlasted), or None for another failure.
+
+    The chain is walked through ``__context__`` too: ``RunStream`` re-raises the run's error
+    ``from None``, which clears the ``__cause__`` that RetriesExhausted documents.
+    """
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, RateLimitError):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+    if isinstance(exc, RetriesExhausted) and is_rate_limit(str(exc)):
+        return exc
+    return None
+
+
 async def run_task(payload: dict[str, Any], target: BatchTarget, gate: Gate) -> dict[str, Any]:
     """Run one task (``TaskSpec`` as a dict); the outcome for ``ResultStore.finish``.
 
@@ -173,12 +191,13 @@ async def run_task(payload: dict[str, Any], target: BatchTarget, gate: Gate) -> 
         try:
             result, turns = await _agent(spec, target, gate, prepared.path)
         except Exception as exc:
-            cause: BaseException | None = exc
-            while cause is not None:
-                if isinstance(cause, RateLimitError):
-                    raise RateLimited(str(exc)) from exc
-                cause = cause.__cause__
-            raise
+            limit = _rate_limit_of(exc)
+            if limit is None:
+                raise
+            # The last 429 never became a retry: tell the bucket, then hand the task back.
+            hint = limit.retry_after if isinstance(limit, RateLimitError) else None
+            await gate.throttle(target.provider_name(), hint)
+            raise RateLimited(str(exc)) from exc
         assert result is not None
         code: int | None = None
         tail: str | None = None

@@ -194,7 +194,9 @@ class ResultStore:
                 "error='the driver stopped before this attempt finished' WHERE status='running'",
                 (now,),
             )
-            c.execute("UPDATE tasks SET status='pending', updated_at=? WHERE status='running'", (now,))
+            c.execute(
+                "UPDATE tasks SET status='pending', updated_at=? WHERE status='running'", (now,)
+            )
             cur = c.execute(
                 "INSERT INTO runs(started_at, pid, host, backend, options) VALUES (?,?,?,?,?)",
                 (now, os.getpid(), socket.gethostname(), backend, orjson.dumps(options).decode()),
@@ -301,7 +303,9 @@ class ResultStore:
             self._set_status(c, task_id, status, now)
         return status
 
-    def fail(self, attempt_id: int, kind: str, error: str, *, max_attempts: int) -> tuple[str, bool]:
+    def fail(
+        self, attempt_id: int, kind: str, error: str, *, max_attempts: int
+    ) -> tuple[str, bool]:
         """End an attempt without a result (``error``, ``crashed``, ``rate_limited``).
 
         Returns the task's status and whether it may be tried again in this run.

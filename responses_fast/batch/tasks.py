@@ -53,7 +53,9 @@ class WorkspaceSource(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> WorkspaceSource:
         if (self.path is None) == (self.git is None):
-            raise ValueError("give exactly one of 'path' (a folder to copy) or 'git' (a repository)")
+            raise ValueError(
+                "give exactly one of 'path' (a folder to copy) or 'git' (a repository)"
+            )
         if self.commit is not None and self.git is None:
             raise ValueError("'commit' goes with 'git'")
         return self
@@ -72,9 +74,9 @@ class TaskSpec(BaseModel):
     #: Extra request fields passed through to the API (``reasoning``, ``max_output_tokens``...).
     settings: dict[str, Any] = Field(default_factory=dict)
     #: A subset of the built-in tools; all of them when omitted.
-    tools: list[Literal["shell", "read_file", "list_files", "search_files", "apply_patch"]] | None = (
-        None
-    )
+    tools: (
+        list[Literal["shell", "read_file", "list_files", "search_files", "apply_patch"]] | None
+    ) = None
     #: A shell command run in the workspace after the agent (e.g. the repository's tests);
     #: exit code 0 = the task passed.
     check: str | None = None
@@ -126,9 +128,9 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}{more}"
 
 
-def parse_tasks(lines: list[str], *, source: str = "<tasks>", base: Path | None = None) -> list[
-    TaskSpec
-]:
+def parse_tasks(
+    lines: list[str], *, source: str = "<tasks>", base: Path | None = None
+) -> list[TaskSpec]:
     """Validate task lines (blank lines and lines starting with ``#`` are skipped)."""
     tasks: list[TaskSpec] = []
     seen: dict[str, int] = {}

@@ -19,7 +19,9 @@ from .tasks import WorkspaceSource
 
 __all__ = ["PreparedWorkspace", "WorkspaceError", "prepare_workspace"]
 
-_SKIP_DIRS = frozenset({"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".venv", "node_modules"})
+_SKIP_DIRS = frozenset(
+    {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".venv", "node_modules"}
+)
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache")
 #: Files larger than this are left out of the snapshot diff.
 _MAX_FILE = 1 << 20
@@ -66,7 +68,12 @@ def _git(args: list[str], cwd: Path, timeout: float = 300) -> str:
     env["GIT_TERMINAL_PROMPT"] = "0"
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env,
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -89,7 +96,9 @@ class PreparedWorkspace:
     def diff(self) -> str:
         if self.git_base is not None:
             _git(["add", "-A"], self.path)
-            return _git(["diff", "--cached", "--no-color", "--no-ext-diff", self.git_base], self.path)
+            return _git(
+                ["diff", "--cached", "--no-color", "--no-ext-diff", self.git_base], self.path
+            )
         return _unified(self.before, _snapshot(self.path))
 
     def cleanup(self) -> None:
