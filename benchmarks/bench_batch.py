@@ -34,7 +34,13 @@ from typing import Any
 
 import anyio
 
-from responses_fast.batch import run_batch, sample_scripts, sample_tasks
+from responses_fast.batch import (
+    TaskSpec,
+    WorkspaceSource,
+    run_batch,
+    sample_scripts,
+    sample_tasks,
+)
 from responses_fast.batch.store import ResultStore
 from responses_fast.session import AgentSession
 from responses_fast.tools.builtin import coding_tools
@@ -54,6 +60,7 @@ with serve_in_thread(None, scripts=scripts, tokens_per_second=float(sys.argv[1])
 def start_server(tps: float) -> tuple[subprocess.Popen[str], str]:
     scripts: dict[str, Any] = dict(sample_scripts())
     scripts["stream"] = [[{"type": "message", "text": "word " * (STREAM_CHARS // 5)}]]
+    scripts["noop"] = [["Done."]]
     proc = subprocess.Popen(
         [sys.executable, "-c", _SERVER, str(tps)],
         stdin=subprocess.PIPE,
@@ -76,10 +83,29 @@ def rss_mib(pid: int | str = "self") -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def batch_row(label: str, base_url: str, folder: Path, **options: Any) -> dict[str, Any]:
+def noop_tasks(folder: Path, n: int) -> list[TaskSpec]:
+    """n tasks whose model answers at once, with no check: what is left is the batch machinery."""
+    repo = folder / "noop-repo"
+    repo.mkdir(exist_ok=True)
+    (repo / "README.md").write_text("nothing to do\n")
+    return [
+        TaskSpec(
+            id=f"noop-{i}",
+            prompt="Say done.",
+            workspace=WorkspaceSource(path=str(repo)),
+            model="scripted:noop",
+            tools=[],
+        )
+        for i in range(n)
+    ]
+
+
+def batch_row(
+    label: str, base_url: str, folder: Path, tasks: list[TaskSpec] | None = None, **options: Any
+) -> dict[str, Any]:
     db = folder / f"{label}.db"
     cpu0 = cpu_self()
-    summary = run_batch(sample_tasks(), db, base_url=base_url, **options)
+    summary = run_batch(tasks or sample_tasks(), db, base_url=base_url, **options)
     cpu = cpu_self() - cpu0
     with ResultStore.read(db) as store:
         results = store.results()
@@ -87,6 +113,7 @@ def batch_row(label: str, base_url: str, folder: Path, **options: Any) -> dict[s
     task_wall = sum(r["wall_s"] for r in results)
     return {
         "config": label,
+        "tasks": summary.total,
         "passed": summary.counts.get("passed", 0),
         "wall_s": round(summary.wall_s, 2),
         "tasks_per_min": round(summary.tasks_per_minute, 1),
@@ -161,6 +188,8 @@ def main() -> None:
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray configuration")
     parser.add_argument("--idle", type=int, default=200, help="idle sessions for the memory row")
     parser.add_argument("--streams", type=int, default=20, help="sessions for the CPU row")
+    parser.add_argument("--overhead-tasks", type=int, default=300,
+                        help="no-op tasks for the driver-overhead row (0 = skip)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
 
@@ -174,6 +203,18 @@ def main() -> None:
                 rows.append(
                     batch_row(
                         f"local -j {j}", base_url, folder, jobs=j, concurrency=args.concurrency
+                    )
+                )
+                print(rows[-1], flush=True)
+            if args.overhead_tasks:
+                rows.append(
+                    batch_row(
+                        f"no-op x{args.overhead_tasks} -j 2",
+                        base_url,
+                        folder,
+                        noop_tasks(folder, args.overhead_tasks),
+                        jobs=2,
+                        concurrency=32,
                     )
                 )
                 print(rows[-1], flush=True)
@@ -210,7 +251,8 @@ def main() -> None:
 
     # Sizing 1,000 concurrent agents from the per-session figures: each agent streams at the
     # average event rate the sample batch showed (streaming, tools and tests included).
-    rate = max((r["events_per_agent_s"] for r in rows), default=0.0)
+    rate = max((r["events_per_agent_s"] for r in rows if r["config"].startswith(("local", "ray"))),
+               default=0.0)  # fmt: skip
     cores = 1000 * rate * out["cpu_us_per_event"] / 1e6
     memory_mib = 1000 * out["idle_session_kib"] / 1024
     worst = 1000 * args.tps * out["cpu_us_per_event"] / 1e6 if args.tps else float("nan")
@@ -221,10 +263,10 @@ def main() -> None:
         "session_memory_mib": round(memory_mib, 1),
     }
     print()
-    print(f"{'config':<12} {'passed':>6} {'wall s':>8} {'tasks/min':>10} "
+    print(f"{'config':<18} {'passed':>6} {'wall s':>8} {'tasks/min':>10} "
           f"{'driver store ms/task':>21} {'driver CPU ms/task':>19}")  # fmt: skip
     for r in rows:
-        print(f"{r['config']:<12} {r['passed']:>6} {r['wall_s']:>8} {r['tasks_per_min']:>10} "
+        print(f"{r['config']:<18} {r['passed']:>6} {r['wall_s']:>8} {r['tasks_per_min']:>10} "
               f"{r['driver_store_ms_per_task']:>21} {r['driver_cpu_ms_per_task']:>19}")  # fmt: skip
     print()
     print(f"memory per idle session   {out['idle_session_kib']} KiB ({args.idle} sessions)")

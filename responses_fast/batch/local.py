@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -41,6 +42,19 @@ def worker_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not _SECRET_NAME.search(k)}
 
 
+Waiter = tuple[anyio.Event, list[dict[str, Any]]]
+
+
+@dataclass(eq=False, slots=True)
+class _Child:
+    """One started worker process and the attempts it holds (per process: a crash of the old
+    one must not touch attempts already handed to its successor)."""
+
+    proc: Process
+    pending: dict[int, Waiter] = field(default_factory=dict)
+    dead: bool = False
+
+
 class LocalWorker:
     """One worker process, started lazily and again after a crash."""
 
@@ -51,10 +65,9 @@ class LocalWorker:
         self._target = target
         self._limiter = limiter
         self._tg = tg
-        self._proc: Process | None = None
+        self._child: _Child | None = None
         self._lock = anyio.Lock()
         self._write_lock = anyio.Lock()
-        self._pending: dict[int, tuple[anyio.Event, list[Any]]] = {}
         self.pid: int | None = None
         self.starts = 0
         self.throttles = 0
@@ -63,10 +76,10 @@ class LocalWorker:
     def name(self) -> str:
         return f"local-{self.index}:{self.pid}"
 
-    async def _ensure(self) -> Process:
+    async def _ensure(self) -> _Child:
         async with self._lock:
-            if self._proc is not None and self._proc.returncode is None:
-                return self._proc
+            if self._child is not None and not self._child.dead:
+                return self._child
             proc = await anyio.open_process(
                 [sys.executable, "-m", "responses_fast.batch.worker"],
                 stdin=subprocess.PIPE,
@@ -77,31 +90,38 @@ class LocalWorker:
             self.starts += 1
             assert proc.stdout is not None
             reader = BufferedByteReceiveStream(proc.stdout)
-            self._proc = proc
-            await self._send(proc, {"op": "init", "target": self._target.to_dict()})
-            ready = orjson.loads(await reader.receive_until(b"\n", _MAX_LINE))
+            child = _Child(proc)
+            try:
+                await self._send(proc, {"op": "init", "target": self._target.to_dict()})
+                ready = orjson.loads(await reader.receive_until(b"\n", _MAX_LINE))
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    proc.kill()
+                    await proc.wait()
+                raise
             self.pid = int(ready["pid"])
-            self._tg.start_soon(self._read, proc, reader)
-            return proc
+            self._child = child
+            self._tg.start_soon(self._read, child, reader)
+            return child
 
     async def _send(self, proc: Process, message: dict[str, Any]) -> None:
         assert proc.stdin is not None
         async with self._write_lock:
             await proc.stdin.send(orjson.dumps(message) + b"\n")
 
-    async def _read(self, proc: Process, reader: BufferedByteReceiveStream) -> None:
+    async def _read(self, child: _Child, reader: BufferedByteReceiveStream) -> None:
         try:
             while True:
                 line = await reader.receive_until(b"\n", _MAX_LINE)
                 message = orjson.loads(line)
                 op = message.get("op")
                 if op == "acquire":
-                    self._tg.start_soon(self._grant, proc, message)
+                    self._tg.start_soon(self._grant, child.proc, message)
                 elif op == "throttle":
                     self.throttles += 1
                     await self._limiter.throttle(message["provider"], message.get("retry_after"))
                 elif op in ("result", "error"):
-                    waiter = self._pending.pop(int(message["id"]), None)
+                    waiter = child.pending.pop(int(message["id"]), None)
                     if waiter is not None:
                         waiter[1].append(message)
                         waiter[0].set()
@@ -113,14 +133,13 @@ class LocalWorker:
         ):
             pass
         # The process is gone: every attempt it held has crashed.
+        child.dead = True  # before any await: run() must not hand it another task
         with anyio.CancelScope(shield=True):
-            await proc.wait()
-        if self._proc is proc:
-            self._proc = None
-        for event, box in self._pending.values():
-            box.append({"op": "crashed", "returncode": proc.returncode})
+            await child.proc.wait()
+        for event, box in child.pending.values():
+            box.append({"op": "crashed", "returncode": child.proc.returncode})
             event.set()
-        self._pending.clear()
+        child.pending.clear()
 
     async def _grant(self, proc: Process, message: dict[str, Any]) -> None:
         await self._limiter.acquire(message["provider"])
@@ -134,14 +153,16 @@ class LocalWorker:
 
     async def run(self, attempt_id: int, task: dict[str, Any]) -> dict[str, Any]:
         """Run a task on this worker; its outcome, or TaskError/RateLimited/WorkerCrashed."""
-        proc = await self._ensure()
+        child = await self._ensure()
+        if child.dead:  # it died while we were getting it
+            raise WorkerCrashed(f"worker {self.name} died before the task was sent")
         event = anyio.Event()
-        box: list[Any] = []
-        self._pending[attempt_id] = (event, box)
+        box: list[dict[str, Any]] = []
+        child.pending[attempt_id] = (event, box)
         try:
-            await self._send(proc, {"op": "run", "id": attempt_id, "task": task})
+            await self._send(child.proc, {"op": "run", "id": attempt_id, "task": task})
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-            self._pending.pop(attempt_id, None)
+            child.pending.pop(attempt_id, None)
             raise WorkerCrashed(f"worker {self.name} is gone: {exc}") from None
         await event.wait()
         message = box[0]
@@ -156,9 +177,10 @@ class LocalWorker:
         raise TaskError(message["error"])
 
     async def aclose(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
+        child, self._child = self._child, None
+        if child is None:
             return
+        proc = child.proc
         with anyio.CancelScope(shield=True):
             if proc.stdin is not None:
                 try:

@@ -114,12 +114,18 @@ async def _serve(inp: IO[bytes], out: _Out) -> None:
 
 
 def main() -> None:
-    # Keep the protocol on a private copy of stdout; fd 1 now goes to stderr.
+    """Serve the driver on this process's stdin/stdout until end of file."""
+    # Keep the protocol on private (non-inheritable) copies of stdin and stdout: fd 1 now goes
+    # to stderr and fd 0 reads /dev/null, so no tool or check process holds the driver's pipes
+    # (a child holding stdin open would hide the driver's death; one printing would corrupt).
     proto = os.fdopen(os.dup(1), "wb")
+    inp = os.fdopen(os.dup(0), "rb")
     os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
     sys.stdout = sys.stderr
     tool_environment()
-    inp = sys.stdin.buffer
     try:
         anyio.run(_serve, inp, _Out(proto))
     except KeyboardInterrupt:
