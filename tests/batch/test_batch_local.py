@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from responses_fast.batch import (
     BatchEvent,
     BatchSummary,
     ResultStore,
+    TaskSpec,
+    WorkspaceSource,
     run_batch,
     sample_scripts,
     sample_tasks,
@@ -133,3 +137,48 @@ def test_a_429_storm_slows_the_batch_instead_of_failing_it(tmp_path: Path) -> No
         statuses = [a["status"] for a in store.attempts(stormy)]
         assert statuses == ["rate_limited", "done"]
     assert final_turns(server)[stormy] == 1
+
+
+def _git(*args: str, cwd: Path) -> str:
+    who = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t"}
+    env = {**os.environ, **who, "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_a_git_workspace_at_a_commit(tmp_path: Path, sample_server: ServerThread) -> None:
+    task = sample_tasks()[0]  # clamp
+    repo = tmp_path / "repo"
+    shutil.copytree(str(task.workspace.path), repo)
+    _git("init", "-q", cwd=repo)
+    _git("add", "-A", cwd=repo)
+    _git("commit", "-qm", "buggy", cwd=repo)
+    buggy = _git("rev-parse", "HEAD", cwd=repo)
+    (repo / "clamp.py").write_text((repo / "clamp.py").read_text().replace("lo))", "hi))"))
+    _git("commit", "-qam", "fixed upstream", cwd=repo)
+    spec = task.model_copy(update={"workspace": WorkspaceSource(git=str(repo), commit=buggy)})
+    db = tmp_path / "r.db"
+    summary = run_batch([spec], db, jobs=1, base_url=sample_server.base_url)
+    assert summary.counts == {"passed": 1}
+    with ResultStore.read(db) as store:
+        (r,) = store.results()
+    assert r["diff"].startswith("diff --git a/clamp.py b/clamp.py")
+    assert (
+        "-    return max(lo, min(x, lo))" in r["diff"]
+        and "+    return max(lo, min(x, hi))" in r["diff"]
+    )
+
+
+def test_typed_output_is_stored_parsed(tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    schema = {"type": "object", "properties": {"answer": {"type": "integer"}}}
+    spec = TaskSpec(id="typed", prompt="6 * 7?", workspace=WorkspaceSource(path=str(folder)),
+                    model="scripted:typed", tools=[], output_schema=schema)  # fmt: skip
+    scripts = {"typed": [['{"answer": 42}']]}
+    with serve_in_thread(None, scripts=scripts, tokens_per_second=TEST_SPEED) as server:
+        run_batch([spec], tmp_path / "r.db", jobs=1, base_url=server.base_url)
+    with ResultStore.read(tmp_path / "r.db") as store:
+        (r,) = store.results()
+    assert r["status"] == "passed" and r["output"] == {"answer": 42}
