@@ -182,3 +182,27 @@ def test_typed_output_is_stored_parsed(tmp_path: Path) -> None:
     with ResultStore.read(tmp_path / "r.db") as store:
         (r,) = store.results()
     assert r["status"] == "passed" and r["output"] == {"answer": 42}
+
+
+def test_the_key_reaches_workers_but_not_their_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "sk-batch-test-0123456789abcdef0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.setenv("SOME_SERVICE_TOKEN", "tok-should-not-leak")
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    spec = TaskSpec(id="env", prompt="hi", workspace=WorkspaceSource(path=str(folder)),
+                    model="scripted:env", tools=[], check="env")  # fmt: skip
+    with serve_in_thread(None, scripts={"env": [["hello"]]}, api_key=key,
+                         tokens_per_second=TEST_SPEED) as server:  # fmt: skip
+        summary = run_batch([spec], tmp_path / "r.db", jobs=1, base_url=server.base_url,
+                            api_key=key)  # fmt: skip
+    assert summary.counts == {"passed": 1}  # the server required the key: it got there
+    with ResultStore.read(tmp_path / "r.db") as store:
+        (r,) = store.results()
+        runs = store.conn.execute("SELECT options FROM runs").fetchall()
+    tail = r["check_output_tail"]
+    assert "PATH=" in tail  # the check printed its environment
+    assert key not in tail and "tok-should-not-leak" not in tail
+    assert key not in repr(runs)
