@@ -12,6 +12,7 @@ by the driver, exactly once per task id, so a batch stopped at any point resumes
 
 from .driver import BatchEvent, BatchSummary, arun_batch, run_batch
 from .ratelimit import RateLimiter, TokenBucket
+from .report import BatchReport, batch_report, write_chart
 from .runner import BatchTarget
 from .samples import sample_scripts, sample_tasks
 from .store import ResultStore, StoreLockedError
@@ -19,6 +20,7 @@ from .tasks import TaskFileError, TaskSpec, WorkspaceSource, load_tasks, parse_t
 
 __all__ = [
     "BatchEvent",
+    "BatchReport",
     "BatchSummary",
     "BatchTarget",
     "RateLimiter",
@@ -29,9 +31,11 @@ __all__ = [
     "TokenBucket",
     "WorkspaceSource",
     "arun_batch",
+    "batch_report",
     "load_tasks",
     "parse_tasks",
     "run_batch",
     "sample_scripts",
     "sample_tasks",
+    "write_chart",
 ]

@@ -15,7 +15,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from .runner import tool_environment
 from .tasks import TaskSpec, WorkspaceSource
 
 __all__ = ["SAMPLE_INSTRUCTIONS", "sample_dir", "sample_scripts", "sample_tasks"]
@@ -38,8 +37,7 @@ def _fixes() -> dict[str, dict[str, Any]]:
 
 
 def _python() -> str:
-    """The interpreter as tools will find it: workers put its folder first on PATH."""
-    tool_environment()
+    """The interpreter's file name: workers put its folder first on PATH (tool_environment)."""
     return Path(sys.executable).name or "python3"
 
 
