@@ -1,4 +1,4 @@
-"""The ``responses-fast`` command: demo, run, serve, bench.
+"""The ``responses-fast`` command: demo, run, serve, bench, batch, batch-report.
 
 Exit codes: 0 success; 1 the task failed (demo: the sample tests still fail; run: stopped early);
 2 bad input (arguments, workspace, missing key); 3 the service or the connection failed (model
@@ -21,6 +21,7 @@ from ..errors import (
     TransportError,
     UsageError,
 )
+from .batch import add_batch_parser, add_batch_report_parser
 from .bench import add_bench_parser
 from .demo import add_demo_parser
 from .run import add_run_parser
@@ -74,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(sub)
     add_serve_parser(sub)
     add_bench_parser(sub)
+    add_batch_parser(sub)
+    add_batch_report_parser(sub)
     return parser
 
 
