@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
-from ..cache.render import LoggedItem, log_item
-from ..protocol.items import FunctionCall, FunctionCallOutput
+from ..cache.render import LoggedItem, log_item, log_items
+from ..protocol.items import CustomToolCall, CustomToolCallOutput, FunctionCall, FunctionCallOutput
+
+_CALLS = (FunctionCall, CustomToolCall)
+_OUTPUTS = (FunctionCallOutput, CustomToolCallOutput)
 
 __all__ = ["ItemLog"]
 
@@ -22,7 +26,7 @@ class ItemLog(Sequence[LoggedItem]):
 
     def __init__(self) -> None:
         self._entries: list[LoggedItem] = []
-        self._calls: dict[str, FunctionCall] = {}
+        self._calls: dict[str, FunctionCall | CustomToolCall] = {}
         self._outputs: set[str] = set()
         self.head_response_id: str | None = None
         self.head_index: int = 0
@@ -40,17 +44,24 @@ class ItemLog(Sequence[LoggedItem]):
     def entries(self) -> list[LoggedItem]:
         return self._entries
 
-    def append(self, item: BaseModel) -> LoggedItem:
+    def append(self, item: BaseModel | Mapping[str, Any]) -> LoggedItem:
         """Serialize ``item`` once (ConfigurationError if it cannot be) and add it."""
         entry = log_item(item, index=len(self._entries))
         self._entries.append(entry)
         self._index(entry.item)
         return entry
 
+    def extend(self, items: Sequence[BaseModel | Mapping[str, Any]]) -> None:
+        """Add several items, all or nothing: a bad one raises before any is added."""
+        entries = log_items(items)
+        for entry in entries:
+            self._entries.append(entry)
+            self._index(entry.item)
+
     def _index(self, item: BaseModel) -> None:
-        if isinstance(item, FunctionCall):
+        if isinstance(item, _CALLS):
             self._calls[item.call_id] = item
-        elif isinstance(item, FunctionCallOutput):
+        elif isinstance(item, _OUTPUTS):
             self._outputs.add(item.call_id)
 
     def replace(self, entries: list[LoggedItem]) -> None:
@@ -65,7 +76,7 @@ class ItemLog(Sequence[LoggedItem]):
     def discard_from(self, index: int) -> None:
         """Forget model items of a failed attempt that made no calls (nothing ran for them)."""
         dropped = self._entries[index:]
-        if any(isinstance(e.item, FunctionCall | FunctionCallOutput) for e in dropped):
+        if any(isinstance(e.item, _CALLS + _OUTPUTS) for e in dropped):
             raise ValueError("calls and their outputs are never discarded")
         del self._entries[index:]
 
@@ -78,7 +89,7 @@ class ItemLog(Sequence[LoggedItem]):
     def has_output(self, call_id: str) -> bool:
         return call_id in self._outputs
 
-    def dangling_calls(self) -> list[FunctionCall]:
+    def dangling_calls(self) -> list[FunctionCall | CustomToolCall]:
         """Calls in the log that have no output yet (the API rejects a context with those)."""
         return [c for cid, c in self._calls.items() if cid not in self._outputs]
 

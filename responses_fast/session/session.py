@@ -38,11 +38,11 @@ from ..errors import (
     TransportError,
     UsageError,
 )
-from ..protocol.items import FunctionCall, FunctionCallOutput, Message, item_text, user_message
+from ..protocol.items import CustomToolCall, Message, item_text, user_message
 from ..safety import Policy, redact
 from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
-from ..transports.factory import make_transport
+from ..transports.factory import choose_transport, make_transport
 from ..transports.retry import backoff, classify
 from .events import (
     ContextTrimmed,
@@ -56,7 +56,8 @@ from .events import (
 )
 from .log import ItemLog
 from .metrics import TurnClock, TurnMetrics
-from .turn import Emit, TurnOutcome, no_emit, parse_arguments, run_turn
+from .turn import DecisionLike, Emit, TurnOutcome, no_emit, parse_arguments, run_turn
+from .turn_machine import ToolCall, output_item
 
 __all__ = ["AgentSession", "RunStream"]
 
@@ -65,25 +66,17 @@ log = logging.getLogger("responses_fast.session")
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
-class DecisionLike(Protocol):
-    """What a policy returns: ``action`` is "allow", "ask" or "deny"."""
-
-    @property
-    def action(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def rule(self) -> str: ...
-
-
 class CallPolicy(Protocol):
     def check(self, tool_name: str, arguments: Mapping[str, Any]) -> DecisionLike: ...
 
 
-Approval = Callable[[FunctionCall, DecisionLike], bool | Awaitable[bool]]
+Approval = Callable[[ToolCall, DecisionLike], bool | Awaitable[bool]]
 OutputFilter = Callable[[str], str]
 
-Prompt = str | BaseModel | Sequence[BaseModel]
+Prompt = str | BaseModel | Mapping[str, Any] | Sequence[BaseModel | Mapping[str, Any]]
+
+#: Transports that speak Chat Completions, which has no custom (freeform) tools.
+_CHAT_TRANSPORTS = frozenset({"chat", "cerebras"})
 
 
 class AgentSession:
@@ -166,7 +159,7 @@ class AgentSession:
         self.request_settings = RequestSettings(
             model=model,
             instructions=instructions,
-            tools=tuple(t.schema() for t in tools),
+            tools=tuple(_tool_schemas(tools, model, _transport_name(transport, self.base_url))),
             tool_choice="auto" if tools else None,
             parallel_tool_calls=True if tools else None,
             store=store,
@@ -290,8 +283,7 @@ class AgentSession:
         self._run_started = True
         start_index = len(self.log)
         try:
-            for item in _prompt_items(prompt):
-                self.log.append(item)
+            self.log.extend(_prompt_items(prompt))
             usage = Usage()
             turns: list[TurnMetrics] = []
             status = "max_turns"
@@ -303,7 +295,10 @@ class AgentSession:
                 usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
                 self.usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
                 await emit(TurnFinished(turn_no, metrics))
-                if not outcome.calls:
+                if not outcome.calls or outcome.status == "incomplete":
+                    # An incomplete response (max_output_tokens, content filter) ends the run
+                    # with what it said; its complete calls ran and their outputs are logged,
+                    # so the log stays valid and a later run() continues (docs/reliability.md).
                     status = outcome.status
                     break
             items = self.log.items(start_index)
@@ -342,7 +337,16 @@ class AgentSession:
             )
             await emit(TurnStarted(turn, attempt))
             try:
-                outcome = await run_turn(self, request, turn=turn, clock=clock, emit=emit)
+                outcome = await run_turn(
+                    request,
+                    log=self.log,
+                    transport=self.transport,
+                    runner=self,
+                    turn=turn,
+                    clock=clock,
+                    emit=emit,
+                    count_pending=self.count_pending if self.budget is not None else None,
+                )
             except Exception as exc:
                 decision = classify(exc, self.retry_policy)
                 if not decision.retry:
@@ -431,19 +435,21 @@ class AgentSession:
         for call in dangling:
             result = self._executed.get(call.call_id)
             text = result.output if result else "cancelled: the run stopped before this call ran"
-            self.log.append(FunctionCallOutput(call_id=call.call_id, output=text))
+            self.log.append(output_item(call, text))
         if dangling:
             self.log.forget_head()
 
     # -- tools (called by the turn) ------------------------------------------------------------
 
-    def check_call(self, call: FunctionCall) -> DecisionLike | None:
+    def check_call(self, call: ToolCall) -> DecisionLike | None:
         """The policy's decision for a call (synchronous, microseconds); None without a policy."""
         if self.policy is None:
             return None
-        return self.policy.check(call.name, parse_arguments(call))
+        tool = self._tools.get(call.name)
+        param = tool.freeform.param if tool is not None and tool.freeform else "input"
+        return self.policy.check(call.name, parse_arguments(call, param))
 
-    async def ask_approval(self, call: FunctionCall, decision: DecisionLike) -> bool:
+    async def ask_approval(self, call: ToolCall, decision: DecisionLike) -> bool:
         if self.approval is None:
             return False
         answer = self.approval(call, decision)
@@ -451,7 +457,7 @@ class AgentSession:
             answer = await answer
         return bool(answer)
 
-    async def execute(self, call: FunctionCall) -> ToolResult:
+    async def execute(self, call: ToolCall) -> ToolResult:
         """Run a call once; a call id seen before returns the first result (never re-runs)."""
         done = self._executed.get(call.call_id)
         if done is not None:
@@ -460,6 +466,8 @@ class AgentSession:
         if tool is None:
             known = ", ".join(sorted(self._tools)) or "none"
             result = ToolResult(f"error: unknown tool {call.name!r} (available: {known})", True)
+        elif isinstance(call, CustomToolCall):
+            result = await tool.invoke_text(call.input)
         else:
             result = await tool.invoke(call.arguments)
         text = result.output
@@ -534,12 +542,34 @@ class RunStream:
             raise StopAsyncIteration from None
 
 
-def _prompt_items(prompt: Prompt) -> list[BaseModel]:
+def _prompt_items(prompt: Prompt) -> list[BaseModel | Mapping[str, Any]]:
+    """The prompt as items: a string is a user message; one item (a model or a mapping such as
+    ``{"role": "user", "content": "..."}``) is a one-item list."""
     if isinstance(prompt, str):
         return [user_message(prompt)]
-    if isinstance(prompt, BaseModel):
+    if isinstance(prompt, BaseModel | Mapping):
         return [prompt]
     return list(prompt)
+
+
+def _transport_name(transport: str | Transport, base_url: str) -> str:
+    if isinstance(transport, Transport):
+        return transport.name
+    try:
+        return choose_transport(transport, base_url)
+    except ValueError:  # an unknown name: make_transport reports it
+        return transport
+
+
+def _tool_schemas(tools: Sequence[Tool], model: str, transport: str) -> list[dict[str, Any]]:
+    """Tool definitions for the request: a freeform tool goes as a custom tool where the
+    transport carries custom tools and the model is one it is meant for, as a function (one
+    string parameter) elsewhere."""
+    chat = transport in _CHAT_TRANSPORTS
+    return [
+        t.schema(custom=t.freeform is not None and not chat and t.freeform.offered_to(model))
+        for t in tools
+    ]
 
 
 def _final_text(items: Sequence[BaseModel]) -> str:
