@@ -36,7 +36,7 @@ from .session import (
     TurnStarted,
     Usage,
 )
-from .tools import Tool, ToolResult, tool
+from .tools import FreeformInput, Tool, ToolResult, tool
 
 __version__ = "0.1.0"
 
@@ -50,6 +50,7 @@ __all__ = [
     "ConnectionLost",
     "ContextTrimmed",
     "Event",
+    "FreeformInput",
     "ItemAdded",
     "RateLimitError",
     "Reconnected",

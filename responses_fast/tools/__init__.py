@@ -1,5 +1,5 @@
 """Function tools and the built-in coding tools."""
 
-from .spec import Tool, ToolResult, tool
+from .spec import FreeformInput, Tool, ToolResult, tool
 
-__all__ = ["Tool", "ToolResult", "tool"]
+__all__ = ["FreeformInput", "Tool", "ToolResult", "tool"]
