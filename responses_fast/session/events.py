@@ -135,6 +135,8 @@ class RunResult:
     status: str = "completed"
     tool_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Why the run ended ``"incomplete"`` (``"max_output_tokens"``, ``"content_filter"``, ...).
+    incomplete_reason: str | None = None
 
     @property
     def overhead(self) -> float:

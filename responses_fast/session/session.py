@@ -310,6 +310,7 @@ class AgentSession:
                 response_id=outcome.response_id,
                 status=status,
                 tool_calls=sum(t.tool_calls for t in turns),
+                incomplete_reason=outcome.incomplete_reason if status == "incomplete" else None,
             )
             await emit(RunFinished(result))
             return result
