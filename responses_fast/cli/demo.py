@@ -22,6 +22,7 @@ from ..session import RunResult
 from ..transports.factory import choose_transport
 from ._agent import DEFAULT_MODELS, Target, build_session, drive, transport_help
 from ._render import RichProgress
+from ._signals import terminate_as_interrupt
 
 __all__ = ["add_demo_parser", "run_demo"]
 
@@ -115,7 +116,8 @@ def _choose(args: argparse.Namespace) -> tuple[Target, bool]:
 def run_demo(args: argparse.Namespace) -> int:
     if args.speed < 0 or args.ttft < 0:
         raise ConfigurationError("--speed and --ttft must not be negative")
-    result: int = anyio.run(_demo, args, Console(highlight=False))
+    with terminate_as_interrupt():
+        result: int = anyio.run(_demo, args, Console(highlight=False))
     return result
 
 
