@@ -97,7 +97,9 @@ def log_item(item: BaseModel | Mapping[str, Any], *, index: int | None = None) -
         raise ConfigurationError(
             f"{_describe(item, index)} holds a NaN or infinite number, which JSON cannot carry"
         )
-    return LoggedItem(item=item, raw=raw)
+    # orjson returns its output in a buffer of at least 4 KiB; a log keeps every item for the
+    # session's life, so keep an exact-size copy (a 127-byte call would otherwise hold 4,100 bytes).
+    return LoggedItem(item=item, raw=memoryview(raw).tobytes())
 
 
 def log_items(items: Iterable[BaseModel | Mapping[str, Any]]) -> list[LoggedItem]:
