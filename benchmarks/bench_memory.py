@@ -132,6 +132,7 @@ async def _gc_load(base_url: str, n: int, transport: str) -> dict[str, float]:
         "gc_gen1": by_gen[1],
         "gc_gen2": by_gen[2],
         "gc_max_pause_ms": max((p for _, p in pauses), default=0.0) * 1e3,
+        "gc_max_gen0_1_ms": max((p for g, p in pauses if g < 2), default=0.0) * 1e3,
         "gc_total_ms": sum(p for _, p in pauses) * 1e3,
     }
 
@@ -143,6 +144,9 @@ def main() -> None:
     ap.add_argument("--load", type=int, default=50)
     ap.add_argument("--tps", type=float, default=0.0, help="model tokens/s (0 = unpaced)")
     ap.add_argument("--transport", default="websocket")
+    ap.add_argument(
+        "--freeze", action="store_true", help="gc.freeze() before the load (startup objects)"
+    )
     args = ap.parse_args()
 
     port = _free_port()
@@ -164,6 +168,9 @@ def main() -> None:
                     time.sleep(0.05)
             base_url = f"http://127.0.0.1:{port}/v1"
             mem = anyio.run(_memory, base_url, args.sessions, args.transport)
+            if args.freeze:
+                gc.collect()
+                gc.freeze()
             load = anyio.run(_gc_load, base_url, args.load, args.transport)
         finally:
             server.terminate()

@@ -26,7 +26,8 @@ class ItemLog(Sequence[LoggedItem]):
 
     def __init__(self) -> None:
         self._entries: list[LoggedItem] = []
-        self._calls: dict[str, FunctionCall | CustomToolCall] = {}
+        # Call id -> its log entry (not the model: a session at rest keeps only wire bytes).
+        self._calls: dict[str, LoggedItem] = {}
         self._outputs: set[str] = set()
         self.head_response_id: str | None = None
         self.head_index: int = 0
@@ -48,7 +49,7 @@ class ItemLog(Sequence[LoggedItem]):
         """Serialize ``item`` once (ConfigurationError if it cannot be) and add it."""
         entry = log_item(item, index=len(self._entries))
         self._entries.append(entry)
-        self._index(entry.item)
+        self._index(entry)
         return entry
 
     def extend(self, items: Sequence[BaseModel | Mapping[str, Any]]) -> None:
@@ -56,11 +57,12 @@ class ItemLog(Sequence[LoggedItem]):
         entries = log_items(items)
         for entry in entries:
             self._entries.append(entry)
-            self._index(entry.item)
+            self._index(entry)
 
-    def _index(self, item: BaseModel) -> None:
+    def _index(self, entry: LoggedItem) -> None:
+        item = entry.item
         if isinstance(item, _CALLS):
-            self._calls[item.call_id] = item
+            self._calls[item.call_id] = entry
         elif isinstance(item, _OUTPUTS):
             self._outputs.add(item.call_id)
 
@@ -70,7 +72,7 @@ class ItemLog(Sequence[LoggedItem]):
         self._calls.clear()
         self._outputs.clear()
         for entry in self._entries:
-            self._index(entry.item)
+            self._index(entry)
         self.forget_head()
 
     def discard_from(self, index: int) -> None:
@@ -91,7 +93,13 @@ class ItemLog(Sequence[LoggedItem]):
 
     def dangling_calls(self) -> list[FunctionCall | CustomToolCall]:
         """Calls in the log that have no output yet (the API rejects a context with those)."""
-        return [c for cid, c in self._calls.items() if cid not in self._outputs]
+        out: list[FunctionCall | CustomToolCall] = []
+        for cid, entry in self._calls.items():
+            if cid not in self._outputs:
+                call = entry.item
+                assert isinstance(call, _CALLS)
+                out.append(call)
+        return out
 
     def set_head(self, response_id: str | None, index: int | None = None) -> None:
         self.head_response_id = response_id
@@ -100,6 +108,11 @@ class ItemLog(Sequence[LoggedItem]):
     def forget_head(self) -> None:
         self.head_response_id = None
         self.head_index = 0
+
+    def release(self) -> None:
+        """Drop the parsed models of every entry: at rest the log keeps only wire bytes."""
+        for entry in self._entries:
+            entry.release()
 
     def items(self, start: int = 0) -> list[BaseModel]:
         return [e.item for e in self._entries[start:]]

@@ -319,6 +319,12 @@ class AgentSession:
             raise
         finally:
             self._running = False
+            # Between runs only the wire bytes are needed; the models are rebuilt on demand.
+            self.log.release()
+            # A call whose output is logged can never run again (the turn skips call ids the
+            # log holds), so its remembered result is no longer needed.
+            has_output = self.log.has_output
+            self._executed = {k: v for k, v in self._executed.items() if not has_output(k)}
 
     async def _turn_with_retries(self, turn: int, emit: Emit) -> tuple[TurnOutcome, TurnMetrics]:
         clock = TurnClock(start=time.perf_counter())

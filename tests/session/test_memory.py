@@ -52,3 +52,31 @@ def test_a_log_of_small_calls_costs_well_under_a_kilobyte_per_item_beyond_the_it
 
     per_item = _grown(fill) / 200
     assert per_item < 1000, f"{per_item:.0f} bytes per logged call"
+
+
+def test_a_released_log_keeps_only_wire_bytes_and_rebuilds_equal_items() -> None:
+    from responses_fast.protocol.items import FunctionCallOutput, Message, OutputText
+
+    def measure() -> int:
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0]
+
+    tracemalloc.start()  # only what is allocated from here on is traced
+    try:
+        log = ItemLog()
+        for i in range(100):
+            log.append(Message(role="assistant", content=[OutputText(text=f"step {i} is fine")]))
+            log.append(FunctionCall(call_id=f"c{i}", name="add", arguments='{"a":1}'))
+            log.append(FunctionCallOutput(call_id=f"c{i}", output=f"{i}"))
+        with_models = measure()
+        log.release()
+        released = measure()
+    finally:
+        tracemalloc.stop()
+    per_item_freed = (with_models - released) / 300
+    assert per_item_freed > 300, f"release freed only {per_item_freed:.0f} bytes per item"
+    rebuilt = log.items()
+    kinds = [type(x).__name__ for x in rebuilt[:3]]
+    assert kinds == ["Message", "FunctionCall", "FunctionCallOutput"]
+    assert rebuilt[1] == FunctionCall(call_id="c0", name="add", arguments='{"a":1}')
+    assert log.has_call("c99") and log.dangling_calls() == []
