@@ -1,7 +1,9 @@
 """The agent loop: AgentSession, its events and metrics."""
 
 from .blocking import SyncAgentSession
+from .compaction import RemoteCompaction
 from .events import (
+    ContextCompacted,
     ContextTrimmed,
     Event,
     ItemAdded,
@@ -21,10 +23,12 @@ from .session import AgentSession, RunStream
 
 __all__ = [
     "AgentSession",
+    "ContextCompacted",
     "ContextTrimmed",
     "Event",
     "ItemAdded",
     "Reconnected",
+    "RemoteCompaction",
     "RunFinished",
     "RunResult",
     "RunStream",

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from .metrics import TurnMetrics
 
 __all__ = [
+    "ContextCompacted",
     "ContextTrimmed",
     "Event",
     "ItemAdded",
@@ -110,6 +111,15 @@ class Reconnected:
 
 
 @dataclass(slots=True, frozen=True)
+class ContextCompacted:
+    """The provider compacted the conversation (``/responses/compact``) before a request."""
+
+    turn: int
+    items_before: int
+    items_after: int
+
+
+@dataclass(slots=True, frozen=True)
 class ContextTrimmed:
     """The context budget policy shortened or dropped items before a request."""
 
@@ -162,6 +172,7 @@ Event = (
     | ToolCallFinished
     | Reconnected
     | ContextTrimmed
+    | ContextCompacted
     | TurnFinished
     | RunFinished
 )

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 from ..cache.budget import BudgetPolicy, ContextBudget, apply_plan
 from ..cache.prefix import RenderedPrefix, session_cache_key
-from ..cache.render import LoggedItem, truncate_output
+from ..cache.render import LoggedItem, log_items, truncate_output
 from ..cache.tokens import TokenCounter
 from ..cache.tokens import context_window as known_window
 from ..config import RetryPolicy, Timeouts, mask_secret
@@ -44,7 +44,9 @@ from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
 from ..transports.factory import choose_transport, make_transport
 from ..transports.retry import backoff, classify
+from .compaction import RemoteCompaction, RemoteCompactor, try_compact
 from .events import (
+    ContextCompacted,
     ContextTrimmed,
     Event,
     Reconnected,
@@ -104,6 +106,9 @@ class AgentSession:
         context_window: the model's window in tokens; defaults to the known window of the model
             family (none for unknown models: then no budget is applied).
         budget_policy: how the context is trimmed when a request would not fit (docs/caching.md).
+        compaction: ``RemoteCompaction()`` to let the provider compact the conversation
+            (``POST {base}/responses/compact``) when a request would not fit, before trimming
+            locally; ignored on Chat Completions transports (docs/caching.md).
         warmup: in WebSocket mode, send instructions and tools (``generate: false``) right after
             connecting, while no run has started yet, so the first turn continues a prepared
             response; skipped when ``run()`` follows at once (it would only add a round trip).
@@ -129,6 +134,7 @@ class AgentSession:
         max_tool_output_bytes: int = 64 * 1024,
         context_window: int | None = None,
         budget_policy: BudgetPolicy | None = None,
+        compaction: RemoteCompaction | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         warmup: bool = True,
@@ -168,6 +174,12 @@ class AgentSession:
         )
         self._ssl_context = ssl_context
         self.transport = self._make_transport(transport, warmup)
+        self.compaction = compaction
+        self._compactor: RemoteCompactor | None = None
+        if compaction is not None and self.transport.name not in _CHAT_TRANSPORTS:
+            self._compactor = RemoteCompactor(
+                self.base_url, self._api_key, timeouts=self.timeouts, ssl_context=ssl_context
+            )
         self.log = ItemLog()
         self.turns: list[TurnMetrics] = []
         self.usage = Usage()
@@ -206,6 +218,8 @@ class AgentSession:
         await stack.__aenter__()
         try:
             stack.push_async_callback(self.transport.aclose)
+            if self._compactor is not None:
+                stack.push_async_callback(self._compactor.aclose)
             self._tg = await stack.enter_async_context(anyio.create_task_group())
             try:
                 await self.transport.connect()
@@ -423,6 +437,9 @@ class AgentSession:
             await anyio.to_thread.run_sync(self.count_pending)
             counter = self.token_counter
             plan = budget.plan(self.log.entries, self._prefix_tokens, count=counter.count_item)
+            if not plan.empty and await self._compact(turn, emit):
+                await anyio.to_thread.run_sync(self.count_pending)
+                plan = budget.plan(self.log.entries, self._prefix_tokens, count=counter.count_item)
             if not plan.empty:
                 trimmed = apply_plan(self.log.entries, plan, count=counter.count_item)
                 self.log.replace(trimmed.items)
@@ -435,6 +452,25 @@ class AgentSession:
                 )
                 await emit(ContextTrimmed(turn, trimmed.report))
         self._last_local_tokens = plan.local_after
+
+    async def _compact(self, turn: int, emit: Emit) -> bool:
+        """Replace the log with the provider's compacted window; False when not done."""
+        compactor, config = self._compactor, self.compaction
+        if compactor is None or config is None or len(self.log) < config.min_items:
+            return False
+        result = await try_compact(compactor, self.request_settings, self.log.entries)
+        if result is None:
+            return False
+        try:
+            entries = log_items(result.items)
+        except ConfigurationError as exc:
+            log.warning("compacted window unusable (%s); trimming locally", exc)
+            return False
+        before = len(self.log)
+        self.log.replace(entries)  # the server's chain no longer matches: full context next
+        log.info("context compacted by the provider: %d -> %d items", before, len(entries))
+        await emit(ContextCompacted(turn, before, len(entries)))
+        return True
 
     def _close_dangling_calls(self) -> None:
         """After a cancelled run every call still gets an output, so the log stays valid."""
