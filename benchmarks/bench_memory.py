@@ -6,10 +6,11 @@ Against the local server in another process (so only the client's allocations ar
    by their number is the memory of one session at rest; then each runs a ``--turns``-turn loop
    (a function call per turn) and the growth is measured again;
 2. bytes per logged item: tracemalloc growth of the logs' items over their count;
-3. GC: ``--load`` sessions run concurrently with streaming (``stream()``) while ``gc.callbacks``
-   records every collection: count per generation and the longest pause.
+3. GC: ``--load`` sessions run concurrently (``stream()``, or ``run()`` with ``--mode run``)
+   while ``gc.callbacks`` records every collection: count per generation and the longest pause.
 
     python benchmarks/bench_memory.py [--sessions 20] [--turns 25] [--load 50] [--tps 0]
+        [--transport websocket|http|chat] [--mode stream|run] [--freeze]
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ async def _memory(base_url: str, n: int, transport: str) -> dict[str, float]:
     }
 
 
-async def _gc_load(base_url: str, n: int, transport: str) -> dict[str, float]:
+async def _gc_load(base_url: str, n: int, transport: str, mode: str) -> dict[str, float]:
     pauses: list[tuple[int, float]] = []
     started: dict[int, float] = {}
 
@@ -109,9 +110,14 @@ async def _gc_load(base_url: str, n: int, transport: str) -> dict[str, float]:
 
     async def one() -> None:
         nonlocal events
-        async with _session(base_url, transport) as s, s.stream("go") as stream:
-            async for _ in stream:
-                events += 1
+        async with _session(base_url, transport) as s:
+            if mode == "run":  # server events the turns received
+                result = await s.run("go")
+                events += sum(t.events for t in result.turns)
+                return
+            async with s.stream("go") as stream:  # session events yielded
+                async for _ in stream:
+                    events += 1
 
     gc.collect()
     gc.callbacks.append(on_gc)
@@ -144,6 +150,7 @@ def main() -> None:
     ap.add_argument("--load", type=int, default=50)
     ap.add_argument("--tps", type=float, default=0.0, help="model tokens/s (0 = unpaced)")
     ap.add_argument("--transport", default="websocket")
+    ap.add_argument("--mode", choices=["run", "stream"], default="stream")
     ap.add_argument(
         "--freeze", action="store_true", help="gc.freeze() before the load (startup objects)"
     )
@@ -171,11 +178,14 @@ def main() -> None:
             if args.freeze:
                 gc.collect()
                 gc.freeze()
-            load = anyio.run(_gc_load, base_url, args.load, args.transport)
+            load = anyio.run(_gc_load, base_url, args.load, args.transport, args.mode)
         finally:
             server.terminate()
             server.wait(timeout=10)
-    print(f"{args.transport}, {args.sessions} sessions x {args.turns} turns, loopback")
+    print(
+        f"{args.transport}, {args.sessions} sessions x {args.turns} turns, loopback; "
+        f"GC under {args.load} concurrent {args.mode}() at {args.tps:g} tok/s"
+    )
     for k, v in {**mem, **load}.items():
         print(f"{k:<20}{v:>12.1f}")
 
