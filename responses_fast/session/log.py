@@ -109,10 +109,9 @@ class ItemLog(Sequence[LoggedItem]):
         self.head_response_id = None
         self.head_index = 0
 
-    def release(self, start: int = 0) -> None:
-        """Drop the parsed models of the entries from ``start`` on (the wire bytes stay; a model
-        is rebuilt when asked for): at rest the log keeps only wire bytes."""
-        for entry in self._entries[start:]:
+    def release(self) -> None:
+        """Drop the parsed models of every entry: at rest the log keeps only wire bytes."""
+        for entry in self._entries:
             entry.release()
 
     def items(self, start: int = 0) -> list[BaseModel]:

@@ -303,11 +303,7 @@ class AgentSession:
             status = "max_turns"
             outcome = TurnOutcome()
             for turn_no in range(1, self.max_turns + 1):
-                turn_start = len(self.log)
                 outcome, metrics = await self._turn_with_retries(turn_no, emit)
-                # The turn's items were announced; from now on requests need only their bytes.
-                # Fewer live models also means less for the GC to walk under load.
-                self.log.release(turn_start)
                 turns.append(metrics)
                 self.turns.append(metrics)
                 usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
