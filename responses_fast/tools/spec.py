@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_type_hints, overload
@@ -24,6 +25,8 @@ import anyio.to_thread
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.fields import FieldInfo
+
+from ..safety.redact import redact
 
 __all__ = ["FreeformInput", "Tool", "ToolResult", "tool"]
 
@@ -220,8 +223,10 @@ class Tool:
         except anyio.get_cancelled_exc_class():
             raise
         except Exception as exc:
-            # The model gets one line; whoever runs the agent gets the traceback.
-            log.warning("tool %r raised %s", self.name, _one_line(exc), exc_info=exc)
+            # The model gets one line; whoever runs the agent gets the traceback, with secrets
+            # (a token in a URL, a key in a message) redacted like the tool's outputs.
+            trace = "".join(traceback.format_exception(exc)).rstrip()
+            log.warning("tool %r raised:\n%s", self.name, redact(trace).text)
             return ToolResult(f"error: {_one_line(exc)}", is_error=True)
         return ToolResult(_to_text(value))
 

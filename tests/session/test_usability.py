@@ -115,10 +115,14 @@ async def test_a_tool_that_raises_is_logged_with_its_traceback(
     @tool
     def explode(reason: str) -> str:
         """Always fails."""
+        key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
+        if reason == "key":
+            raise PermissionError(f"upstream refused api_key={key}")
         raise RuntimeError(f"tool blew up: {reason}")
 
     script = [
         [{"type": "function_call", "name": "explode", "arguments": {"reason": "disk"}}],
+        [{"type": "function_call", "name": "explode", "arguments": {"reason": "key"}}],
         [{"type": "message", "text": "noted"}],
     ]
     caplog.set_level(logging.WARNING, logger="responses_fast")
@@ -129,12 +133,14 @@ async def test_a_tool_that_raises_is_logged_with_its_traceback(
         ) as session,
     ):
         result = await session.run("go")
-    (out,) = [i for i in result.items if isinstance(i, FunctionCallOutput)]
+    out, _ = [i for i in result.items if isinstance(i, FunctionCallOutput)]
     assert out.output == "error: RuntimeError: tool blew up: disk"  # short, for the model
-    (record,) = [r for r in caplog.records if r.name == "responses_fast.tools"]
-    assert record.levelno == logging.WARNING and "explode" in record.getMessage()
-    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
-    assert "Traceback" in caplog.text and "in explode" in caplog.text
+    record, secret = [r for r in caplog.records if r.name == "responses_fast.tools"]
+    assert "A1b2C3d4E5f6G7h8I9j0" not in caplog.text and "REDACTED" in secret.getMessage()
+    text = record.getMessage()
+    assert record.levelno == logging.WARNING and "'explode'" in text
+    assert "Traceback" in text and "in explode" in text
+    assert "RuntimeError: tool blew up: disk" in text
 
 
 def test_a_tool_object_calls_its_function() -> None:
