@@ -104,10 +104,8 @@ def script(turns: int) -> list[Any]:
     """turns-1 tool turns (a sentence and a call each), then the answer."""
     sentence = "Looking at the next file of the repository now. "
     out: list[Any] = [
-        [
-            {"type": "message", "text": sentence},
-            {"type": "function_call", "name": "step", "arguments": {"n": t}},
-        ]
+        [{"type": "message", "text": sentence},
+         {"type": "function_call", "name": "step", "arguments": {"n": t}}]
         for t in range(turns - 1)
     ]
     out.append([{"type": "message", "text": "All steps are done; the task is complete."}])

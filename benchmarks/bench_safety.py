@@ -78,10 +78,8 @@ CLEAN = (
     "============================= test session starts ==============================\n"
     "platform linux -- Python 3.11.7, pytest-8.3.2, pluggy-1.5.0\n"
     "rootdir: /work/project\ncollected 214 items\n\n"
-    + "".join(
-        f"tests/test_module_{i}.py ........................................ [ {i}%]\n"
-        for i in range(40)
-    )
+    + "".join(f"tests/test_module_{i}.py ........................................ [ {i}%]\n"
+              for i in range(40))
 )
 CLEAN = (CLEAN * 4)[:4096]
 A = "a1B2c3D4e5F6g7H8i9J0"

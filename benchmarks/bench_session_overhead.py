@@ -81,19 +81,9 @@ def main() -> None:
         script_path = Path(tmp) / "script.json"
         script_path.write_text(json.dumps(_script(args.turns, args.tps)))
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "responses_fast.cli.main",
-                "serve",
-                "--port",
-                str(port),
-                "--script",
-                str(script_path),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ},
+            [sys.executable, "-m", "responses_fast.cli.main", "serve", "--port", str(port),
+             "--script", str(script_path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
         )
         try:
             deadline = time.monotonic() + 15

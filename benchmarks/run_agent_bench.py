@@ -29,69 +29,35 @@ def _floats(text: str) -> tuple[float, ...]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="6 turns, 1 repetition, 1000 tok/s, d=15 ms, tools x0.1 (< 1 minute)",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=ROOT / "benchmarks" / "results",
-        help="output folder (default benchmarks/results/)",
-    )
+    p.add_argument("--quick", action="store_true",
+                   help="6 turns, 1 repetition, 1000 tok/s, d=15 ms, tools x0.1 (< 1 minute)")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results",
+                   help="output folder (default benchmarks/results/)")
     p.add_argument("--turns", type=int, help="model turns of the workload (default 25)")
     p.add_argument("--reps", type=int, help="repetitions (default 5)")
     p.add_argument("--speeds", type=_floats, help="tokens/s, comma-separated (default 65,1000)")
-    p.add_argument(
-        "--delays-ms", type=_floats, help="one-way delays in ms, 0 = direct (default 0,2,15,40)"
-    )
+    p.add_argument("--delays-ms", type=_floats,
+                   help="one-way delays in ms, 0 = direct (default 0,2,15,40)")
     p.add_argument("--ttft-ms", type=float, default=0.0, help="scripted TTFT (default 0)")
     p.add_argument("--tool-scale", type=float, help="multiply tool durations (default 1)")
-    p.add_argument(
-        "--cost-model",
-        choices=("off", "on"),
-        default="on",
-        help="also run the labelled server cost model configurations (default on)",
-    )
-    p.add_argument(
-        "--cost-s-ms",
-        type=float,
-        default=DEFAULT_COST_MODEL.per_request * 1e3,
-        help="cost model: S, ms per full request",
-    )
-    p.add_argument(
-        "--cost-ws-fraction",
-        type=float,
-        default=DEFAULT_COST_MODEL.ws_fraction,
-        help="cost model: WebSocket continuation cost as a fraction of S",
-    )
-    p.add_argument(
-        "--cost-token-us",
-        type=float,
-        default=DEFAULT_COST_MODEL.per_uncached_token * 1e6,
-        help="cost model: microseconds per uncached input token",
-    )
-    p.add_argument(
-        "--cost-configs",
-        default="1000@15",
-        help="speed@delay_ms list for the cost model runs (default 1000@15)",
-    )
-    p.add_argument(
-        "--tls",
-        action="store_true",
-        help="serve https/wss with a throwaway trustme CA that every contender trusts;"
-        "\nthe floor's set-up counts 2 RTT (TCP + TLS 1.3) instead of 1",
-    )
+    p.add_argument("--cost-model", choices=("off", "on"), default="on",
+                   help="also run the labelled server cost model configurations (default on)")
+    p.add_argument("--cost-s-ms", type=float, default=DEFAULT_COST_MODEL.per_request * 1e3,
+                   help="cost model: S, ms per full request")
+    p.add_argument("--cost-ws-fraction", type=float, default=DEFAULT_COST_MODEL.ws_fraction,
+                   help="cost model: WebSocket continuation cost as a fraction of S")
+    p.add_argument("--cost-token-us", type=float,
+                   default=DEFAULT_COST_MODEL.per_uncached_token * 1e6,
+                   help="cost model: microseconds per uncached input token")
+    p.add_argument("--cost-configs", default="1000@15",
+                   help="speed@delay_ms list for the cost model runs (default 1000@15)")
+    p.add_argument("--tls", action="store_true",
+                   help="serve https/wss with a throwaway trustme CA that every contender trusts;"
+                        "\nthe floor's set-up counts 2 RTT (TCP + TLS 1.3) instead of 1")
     p.add_argument("--contenders", default="", help="keys to run, e.g. a,c,rf-websocket")
-    p.add_argument(
-        "--report-only",
-        type=Path,
-        nargs="+",
-        metavar="RESULTS_JSON",
-        help="re-render the table and report from results.json file(s), run nothing;"
-        "\nseveral files: their configurations are shown together",
-    )
+    p.add_argument("--report-only", type=Path, nargs="+", metavar="RESULTS_JSON",
+                   help="re-render the table and report from results.json file(s), run nothing;"
+                        "\nseveral files: their configurations are shown together")
     return p.parse_args(argv)
 
 
@@ -105,8 +71,7 @@ def params_from(args: argparse.Namespace) -> BenchParams:
         turns=args.turns or (6 if quick else 25),
         repetitions=args.reps or (1 if quick else 5),
         speeds=args.speeds or ((1000.0,) if quick else (65.0, 1000.0)),
-        delays=tuple(d / 1e3 for d in args.delays_ms)
-        if args.delays_ms is not None
+        delays=tuple(d / 1e3 for d in args.delays_ms) if args.delays_ms is not None
         else ((0.015,) if quick else (0.0, 0.002, 0.015, 0.040)),
         ttft=args.ttft_ms / 1e3,
         tool_scale=args.tool_scale if args.tool_scale is not None else (0.1 if quick else 1.0),
@@ -133,10 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table_text(result))
     report, chart = write_report(result, args.out)
-    print(
-        f"\nreport: {report}"
-        + (f"\nchart:  {chart}" if chart else "\n(no chart: matplotlib is not installed)")
-    )
+    print(f"\nreport: {report}" + (f"\nchart:  {chart}" if chart else "\n(no chart: matplotlib"
+                                    " is not installed)"))
     print(f"total {time.perf_counter() - t0:.1f} s")
     failed = [r for c in result.configs for r in c.runs if not r.ok]
     return 1 if failed else 0

@@ -62,9 +62,8 @@ def _sdk_client(base_url: str, tls: ssl.SSLContext | None) -> Any:
     return AsyncOpenAI(base_url=base_url, api_key=API_KEY, max_retries=0, http_client=http_client)
 
 
-async def _sdk_http(
-    workload: Workload, base_url: str, prompt: str, tls: ssl.SSLContext | None, *, chain: bool
-) -> LoopResult:
+async def _sdk_http(workload: Workload, base_url: str, prompt: str, tls: ssl.SSLContext | None,
+                    *, chain: bool) -> LoopResult:
     """(a) full history, store=False; (b) chain=True: store=True + previous_response_id."""
     t0, c0 = time.perf_counter(), time.process_time()
     client = _sdk_client(base_url, tls)
@@ -83,11 +82,8 @@ async def _sdk_http(
             else:
                 kwargs = {"input": history, "store": False}
             stream = await client.responses.create(
-                model=MODEL,
-                instructions=workload.instructions,
-                tools=list(workload.tools),
-                stream=True,
-                **kwargs,
+                model=MODEL, instructions=workload.instructions, tools=list(workload.tools),
+                stream=True, **kwargs,
             )
             response = None
             async for event in stream:
@@ -105,18 +101,16 @@ async def _sdk_http(
             new_items = []
             for c in calls:  # sequentially, after the response completed: the usual loop
                 out = await _run_tool(workload, c.name, c.arguments)
-                new_items.append(
-                    {"type": "function_call_output", "call_id": c.call_id, "output": out}
-                )
+                new_items.append({"type": "function_call_output", "call_id": c.call_id,
+                                  "output": out})
             history += new_items
         return LoopResult(time.perf_counter() - t0, time.process_time() - c0, turns, final)
     finally:
         await client.close()
 
 
-async def _sdk_websocket(
-    workload: Workload, base_url: str, prompt: str, tls: ssl.SSLContext | None
-) -> LoopResult:
+async def _sdk_websocket(workload: Workload, base_url: str, prompt: str,
+                         tls: ssl.SSLContext | None) -> LoopResult:
     """(c) the SDK's responses.connect() as a plain loop: new items + previous_response_id."""
     t0, c0 = time.perf_counter(), time.process_time()
     client = _sdk_client(base_url, tls)
@@ -132,12 +126,8 @@ async def _sdk_websocket(
                 if previous is not None:
                     extra["previous_response_id"] = previous
                 await conn.response.create(
-                    model=MODEL,
-                    instructions=workload.instructions,
-                    tools=list(workload.tools),
-                    store=False,
-                    input=new_items,
-                    **extra,
+                    model=MODEL, instructions=workload.instructions,
+                    tools=list(workload.tools), store=False, input=new_items, **extra,
                 )
                 response = None
                 async for event in conn:
@@ -157,9 +147,8 @@ async def _sdk_websocket(
                 new_items = []
                 for c in calls:
                     out = await _run_tool(workload, c.name, c.arguments)
-                    new_items.append(
-                        {"type": "function_call_output", "call_id": c.call_id, "output": out}
-                    )
+                    new_items.append({"type": "function_call_output", "call_id": c.call_id,
+                                      "output": out})
             result = LoopResult(time.perf_counter() - t0, time.process_time() - c0, turns, final)
     finally:
         await client.close()
@@ -177,15 +166,8 @@ def _rf_tools(workload: Workload) -> list[Any]:
 
         return handler
 
-    return [
-        Tool(
-            name=t["name"],
-            description=t["description"],
-            handler=handler_for(t["name"]),
-            parameters=t["parameters"],
-        )
-        for t in workload.tools
-    ]
+    return [Tool(name=t["name"], description=t["description"], handler=handler_for(t["name"]),
+                 parameters=t["parameters"]) for t in workload.tools]
 
 
 def _no_truncation(cls: type) -> dict[str, Any]:
@@ -200,24 +182,17 @@ def _no_truncation(cls: type) -> dict[str, Any]:
 
 
 def _rf_runner(transport: str) -> Runner:
-    async def run(
-        workload: Workload, base_url: str, prompt: str, tls: ssl.SSLContext | None
-    ) -> LoopResult:
+    async def run(workload: Workload, base_url: str, prompt: str,
+                  tls: ssl.SSLContext | None) -> LoopResult:
         from responses_fast.session import AgentSession
 
         if transport == "cerebras":  # the Cerebras SDK appends /v1 itself
             base_url = base_url.removesuffix("/v1")
         t0, c0 = time.perf_counter(), time.process_time()
         async with AgentSession(
-            MODEL,
-            tools=_rf_tools(workload),
-            instructions=workload.instructions,
-            base_url=base_url,
-            api_key=API_KEY,
-            transport=transport,
-            max_turns=len(workload.turns) + 5,
-            ssl_context=tls,
-            **_no_truncation(AgentSession),
+            MODEL, tools=_rf_tools(workload), instructions=workload.instructions,
+            base_url=base_url, api_key=API_KEY, transport=transport,
+            max_turns=len(workload.turns) + 5, ssl_context=tls, **_no_truncation(AgentSession),
         ) as session:
             result = await session.run(prompt)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -246,9 +221,6 @@ def available_contenders() -> list[Contender]:
     from responses_fast.transports.factory import TRANSPORT_NAMES
 
     out = list(CONTENDERS)
-    out += [
-        Contender(f"rf-{name}", f"responses_fast, {name}", _rf_runner(name))
-        for name in TRANSPORT_NAMES
-        if name != "auto"
-    ]  # auto = one of the others
+    out += [Contender(f"rf-{name}", f"responses_fast, {name}", _rf_runner(name))
+            for name in TRANSPORT_NAMES if name != "auto"]  # auto = one of the others
     return out

@@ -37,14 +37,8 @@ def _nodelay(sock: socket.socket) -> None:
 class _Pipe:
     """One direction of one connection: reader thread -> timed queue -> sender thread."""
 
-    def __init__(
-        self,
-        src: socket.socket,
-        dst: socket.socket,
-        delay: float,
-        not_before: float,
-        done: threading.Event,
-    ) -> None:
+    def __init__(self, src: socket.socket, dst: socket.socket, delay: float,
+                 not_before: float, done: threading.Event) -> None:
         self.src, self.dst = src, dst
         self.delay = delay
         self.not_before = not_before
@@ -118,12 +112,12 @@ class DelayProxy:
             up_done, down_done = threading.Event(), threading.Event()
             _Pipe(client, upstream, d, accepted + 3 * d, up_done)
             _Pipe(upstream, client, d, 0.0, down_done)
-            threading.Thread(
-                target=self._reap, args=(client, upstream, up_done, down_done), daemon=True
-            ).start()
+            threading.Thread(target=self._reap, args=(client, upstream, up_done, down_done),
+                             daemon=True).start()
 
     @staticmethod
-    def _reap(a: socket.socket, b: socket.socket, e1: threading.Event, e2: threading.Event) -> None:
+    def _reap(a: socket.socket, b: socket.socket, e1: threading.Event,
+              e2: threading.Event) -> None:
         e1.wait()
         e2.wait()
         a.close()
@@ -161,9 +155,8 @@ class EchoServer:
         self._listener.close()
 
 
-def measure_rtt(
-    host: str, port: int, *, samples: int = 20, size: int = 64
-) -> tuple[float, float, float]:
+def measure_rtt(host: str, port: int, *, samples: int = 20,
+                size: int = 64) -> tuple[float, float, float]:
     """(median, p90, connection set-up) in seconds: 64-byte ping-pongs through ``host:port``.
 
     Set-up is connect + the first ping-pong (on a delayed path: 2 RTT, see the module doc).

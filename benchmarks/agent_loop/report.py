@@ -20,18 +20,8 @@ from .server_proc import CostModel
 __all__ = ["COLUMNS", "Row", "load_result", "rows_for", "table_text", "write_report"]
 
 COLUMNS = (
-    "config",
-    "contender",
-    "W (s)",
-    "W/W_a",
-    "W/Floor",
-    "overhead/turn (ms)",
-    "client CPU/turn (ms)",
-    "KB sent/turn",
-    "requests",
-    "conns",
-    "server CPU %",
-    "turns ok",
+    "config", "contender", "W (s)", "W/W_a", "W/Floor", "overhead/turn (ms)",
+    "client CPU/turn (ms)", "KB sent/turn", "requests", "conns", "server CPU %", "turns ok",
 )
 
 
@@ -73,20 +63,10 @@ class Row:
         def g(v: float | None, digits: int = 1) -> str:
             return f"{v:.{digits}f}" if v is not None else "-"
 
-        return [
-            self.config,
-            self.contender,
-            f(self.wall, 2),
-            f(self.vs_a),
-            f(self.vs_floor),
-            f(self.overhead_ms, 1),
-            f(self.cpu_ms, 2),
-            g(self.kb_sent),
-            g(self.requests, 0),
-            g(self.connections, 0),
-            g(self.server_share, 0),
-            self.completed,
-        ]
+        return [self.config, self.contender, f(self.wall, 2), f(self.vs_a), f(self.vs_floor),
+                f(self.overhead_ms, 1), f(self.cpu_ms, 2), g(self.kb_sent),
+                g(self.requests, 0), g(self.connections, 0), g(self.server_share, 0),
+                self.completed]
 
 
 def rows_for(cfg: ConfigResult, contenders: Sequence[str], turns: int) -> list[Row]:
@@ -98,31 +78,22 @@ def rows_for(cfg: ConfigResult, contenders: Sequence[str], turns: int) -> list[R
     for key in contenders:
         runs = [reps[key] for reps in by_rep.values() if key in reps]
         ok = [r for r in runs if r.ok]
-        ratios_a = [
-            reps[key].wall / reps["a"].wall
-            for reps in by_rep.values()
-            if key in reps and "a" in reps and reps[key].ok and reps["a"].ok
-        ]
-        rows.append(
-            Row(
-                config=cfg.name,
-                contender=key,
-                wall=_stat([r.wall for r in ok]),
-                vs_a=_stat(ratios_a),
-                vs_floor=_stat([r.wall / floor for r in ok]),
-                overhead_ms=_stat([(r.wall - floor) / turns * 1e3 for r in ok]),
-                cpu_ms=_stat([r.cpu / turns * 1e3 for r in ok]),
-                kb_sent=statistics.median([r.bytes_sent / turns / 1024 for r in ok])
-                if ok
-                else None,
-                requests=statistics.median([r.requests for r in ok]) if ok else None,
-                connections=statistics.median([r.connections for r in ok]) if ok else None,
-                server_share=statistics.median([100 * r.server_cpu / r.wall for r in ok])
-                if ok
-                else None,
-                completed=f"{len(ok)}/{len(runs)}",
-            )
-        )
+        ratios_a = [reps[key].wall / reps["a"].wall for reps in by_rep.values()
+                    if key in reps and "a" in reps and reps[key].ok and reps["a"].ok]
+        rows.append(Row(
+            config=cfg.name, contender=key,
+            wall=_stat([r.wall for r in ok]),
+            vs_a=_stat(ratios_a),
+            vs_floor=_stat([r.wall / floor for r in ok]),
+            overhead_ms=_stat([(r.wall - floor) / turns * 1e3 for r in ok]),
+            cpu_ms=_stat([r.cpu / turns * 1e3 for r in ok]),
+            kb_sent=statistics.median([r.bytes_sent / turns / 1024 for r in ok]) if ok else None,
+            requests=statistics.median([r.requests for r in ok]) if ok else None,
+            connections=statistics.median([r.connections for r in ok]) if ok else None,
+            server_share=statistics.median([100 * r.server_cpu / r.wall for r in ok])
+            if ok else None,
+            completed=f"{len(ok)}/{len(runs)}",
+        ))
     return rows
 
 
@@ -170,8 +141,7 @@ def _header(result: BenchResult) -> str:
         lines.append(
             f"| {c.name} | {c.rtt * 1e3:.3f} | {c.rtt_p90 * 1e3:.3f} | {2 * c.delay * 1e3:g} "
             f"| {c.direct_rtt * 1e3:.3f} | {c.proxy_error * 1e3:+.3f} | {c.setup * 1e3:.2f} "
-            f"| {c.floor:.2f} | {fc} |"
-        )
+            f"| {c.floor:.2f} | {fc} |")
     for c in result.configs:
         if c.cost_model is None:
             continue
@@ -179,11 +149,8 @@ def _header(result: BenchResult) -> str:
         for r in c.runs:
             charged.setdefault(r.contender, []).append(r.modelled_cost)
         per = ", ".join(f"{k} {statistics.median(v):.2f} s" for k, v in charged.items())
-        lines += [
-            "",
-            f"**{c.name}** ({c.cost_model.label()}): modelled server time charged "
-            f"per run, median: {per}.",
-        ]
+        lines += ["", f"**{c.name}** ({c.cost_model.label()}): modelled server time charged "
+                      f"per run, median: {per}."]
     return "\n".join(lines)
 
 
@@ -214,8 +181,7 @@ def write_report(result: BenchResult, out_dir: Path) -> tuple[Path, Path | None]
     report = out_dir / "report.md"
     report.write_text("\n".join(md) + "\n")
     (out_dir / "results.json").write_bytes(
-        orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2)
-    )
+        orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
     return report, chart
 
 
@@ -231,10 +197,8 @@ def _chart(result: BenchResult, rows: Sequence[Row], path: Path) -> Path | None:
     configs = [c.name for c in result.configs]
     fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 1.6 * len(configs) * 2), 4.5))
     width = 0.8 / max(len(keys), 1)
-    for ax, attr, title in (
-        (axes[0], "vs_floor", "W / Floor (lower is better, 1 = floor)"),
-        (axes[1], "vs_a", "W / W_a (same repetition)"),
-    ):
+    for ax, attr, title in ((axes[0], "vs_floor", "W / Floor (lower is better, 1 = floor)"),
+                            (axes[1], "vs_a", "W / W_a (same repetition)")):
         for i, key in enumerate(keys):
             vals = []
             for cfg in configs:
@@ -274,12 +238,8 @@ def load_result(path: Path) -> BenchResult:
         c["cost_model"] = cost(c["cost_model"])
         configs.append(ConfigResult(**c, runs=runs))
     return BenchResult(
-        params=BenchParams(**p),
-        workload=data["workload"],
-        turns=data["turns"],
+        params=BenchParams(**p), workload=data["workload"], turns=data["turns"],
         contenders=[(str(k), str(label)) for k, label in data["contenders"]],
-        configs=configs,
-        started=data["started"],
-        duration=data["duration"],
+        configs=configs, started=data["started"], duration=data["duration"],
         machine=data["machine"],
     )

@@ -185,14 +185,10 @@ def _floor_with_cost(w: Workload, floor: float, cost: CostModel) -> float:
     import orjson
 
     chars = len(orjson.dumps(w.prompt)) + sum(
-        len(orjson.dumps(c.output)) for t in w.turns for c in t.calls
-    )
+        len(orjson.dumps(c.output)) for t in w.turns for c in t.calls)
     n = len(w.turns)
-    return (
-        floor
-        + cost.per_request * (1 + (n - 1) * cost.ws_fraction)
-        + cost.per_uncached_token * chars / 4
-    )
+    return (floor + cost.per_request * (1 + (n - 1) * cost.ws_fraction)
+            + cost.per_uncached_token * chars / 4)
 
 
 def _run_one(h: Harness, c: Contender, w: Workload, url: str, nonce: str) -> RunRecord:
@@ -235,23 +231,14 @@ def run_benchmark(params: BenchParams, *, progress: Callable[[str], None] = prin
     contenders = available_contenders()
     if params.contenders:
         contenders = [c for c in contenders if c.key in params.contenders]
-    result = BenchResult(
-        params,
-        w.name,
-        len(w.turns),
-        [(c.key, c.label) for c in contenders],
-        [],
-        time.strftime("%Y-%m-%d %H:%M:%S"),
-        machine=f"{os.cpu_count()} CPUs",
-    )
+    result = BenchResult(params, w.name, len(w.turns), [(c.key, c.label) for c in contenders],
+                         [], time.strftime("%Y-%m-%d %H:%M:%S"),
+                         machine=f"{os.cpu_count()} CPUs")
     plan: list[tuple[float, float, CostModel | None]] = [
-        (r, d, None) for r, d in itertools.product(params.speeds, params.delays)
-    ]
+        (r, d, None) for r, d in itertools.product(params.speeds, params.delays)]
     if params.cost_model is not None:
-        plan += [
-            (r, d, params.cost_model)
-            for r, d in itertools.product(params.cost_speeds, params.cost_delays)
-        ]
+        plan += [(r, d, params.cost_model)
+                 for r, d in itertools.product(params.cost_speeds, params.cost_delays)]
     with Harness(tls=params.tls) as h:
         _prime(h, w, contenders)
         for speed, delay, cost in plan:
@@ -259,35 +246,16 @@ def run_benchmark(params: BenchParams, *, progress: Callable[[str], None] = prin
             h.server("cost", asdict(cost) if cost else None)
             server_port, echo_port = h.path(delay)
             direct, _, _ = measure_rtt(HOST, h.echo_port, samples=params.rtt_samples)
-            rtt, p90, setup = (
-                measure_rtt(HOST, echo_port, samples=params.rtt_samples)
-                if delay > 0
-                else (direct, direct, 0.0)
-            )
+            rtt, p90, setup = (measure_rtt(HOST, echo_port, samples=params.rtt_samples)
+                               if delay > 0 else (direct, direct, 0.0))
             # Connection set-up: TCP, plus one round trip for the TLS 1.3 handshake.
-            floor = floor_seconds(
-                w,
-                rtt=rtt,
-                tokens_per_second=speed,
-                ttft=params.ttft,
-                setup_rtts=2.0 if params.tls else 1.0,
-            )
-            cfg = ConfigResult(
-                speed,
-                delay,
-                cost,
-                rtt,
-                p90,
-                direct,
-                setup,
-                floor,
-                _floor_with_cost(w, floor, cost) if cost else None,
-            )
+            floor = floor_seconds(w, rtt=rtt, tokens_per_second=speed, ttft=params.ttft,
+                                  setup_rtts=2.0 if params.tls else 1.0)
+            cfg = ConfigResult(speed, delay, cost, rtt, p90, direct, setup, floor,
+                               _floor_with_cost(w, floor, cost) if cost else None)
             result.configs.append(cfg)
-            progress(
-                f"[{cfg.name}] RTT {rtt * 1e3:.2f} ms (proxy error "
-                f"{cfg.proxy_error * 1e3:+.2f} ms), floor {floor:.2f} s"
-            )
+            progress(f"[{cfg.name}] RTT {rtt * 1e3:.2f} ms (proxy error "
+                     f"{cfg.proxy_error * 1e3:+.2f} ms), floor {floor:.2f} s")
             url = h.url(server_port)
             for rep in range(params.repetitions):
                 k = rep % len(contenders)

@@ -42,11 +42,9 @@ class CostModel:
         return s + self.per_uncached_token * max(uncached_tokens, 0)
 
     def label(self) -> str:
-        return (
-            f"S={self.per_request * 1e3:.0f} ms/request, "
-            f"WS continuation {self.ws_fraction:g}*S, "
-            f"{self.per_uncached_token * 1e6:g} us/uncached input token"
-        )
+        return (f"S={self.per_request * 1e3:.0f} ms/request, "
+                f"WS continuation {self.ws_fraction:g}*S, "
+                f"{self.per_uncached_token * 1e6:g} us/uncached input token")
 
 
 DEFAULT_COST_MODEL = CostModel()
@@ -73,8 +71,7 @@ def _install_cost_hook(current: list[CostModel | None], charged: list[float]) ->
             if model is not None:
                 details = p.usage.get("input_tokens_details") or {}
                 uncached = int(p.usage.get("input_tokens", 0)) - int(
-                    details.get("cached_tokens", 0)
-                )
+                    details.get("cached_tokens", 0))
                 extra = model.delay(endpoint, create.previous_response_id is not None, uncached)
                 p.ttft += extra
                 charged.append(extra)
@@ -84,7 +81,8 @@ def _install_cost_hook(current: list[CostModel | None], charged: list[float]) ->
 
     chunks = chat_mod.chat_chunks
 
-    def chat_chunks(plan: Any, base: Any, usage: Any, tps: Any, ttft: float, **kw: Any) -> Any:
+    def chat_chunks(plan: Any, base: Any, usage: Any, tps: Any, ttft: float,
+                    **kw: Any) -> Any:
         model = current[0]
         if model is not None:
             details = usage.get("prompt_tokens_details") or {}
@@ -99,9 +97,8 @@ def _install_cost_hook(current: list[CostModel | None], charged: list[float]) ->
     chat_mod.chat_chunks = chat_chunks  # type: ignore[assignment]
 
 
-def server_main(
-    conn: Connection, ssl_certfile: str | None = None, ssl_keyfile: str | None = None
-) -> None:
+def server_main(conn: Connection, ssl_certfile: str | None = None,
+                ssl_keyfile: str | None = None) -> None:
     """Process entry. Replies to each command; first sends ``(server_port, echo_port)``.
 
     With a certificate and key the model server speaks TLS (https/wss); the echo server used to
@@ -112,13 +109,8 @@ def server_main(
     cost: list[CostModel | None] = [None]
     charged: list[float] = []
     _install_cost_hook(cost, charged)
-    server = serve_in_thread(
-        None,
-        tokens_per_second=None,
-        api_key=None,
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
-    )
+    server = serve_in_thread(None, tokens_per_second=None, api_key=None,
+                             ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     echo = EchoServer()
     conn.send((server.port, echo.port))
     try:
@@ -137,14 +129,8 @@ def server_main(
                 conn.send(True)
             elif cmd == "records":
                 st = server.statistics()
-                conn.send(
-                    (
-                        [dataclasses.asdict(r) for r in server.requests],
-                        st.bytes_in,
-                        st.bytes_out,
-                        list(charged),
-                    )
-                )
+                conn.send(([dataclasses.asdict(r) for r in server.requests], st.bytes_in,
+                           st.bytes_out, list(charged)))
             elif cmd == "cpu":
                 conn.send(time.process_time())
             elif cmd == "stop":

@@ -32,30 +32,9 @@ TOKEN_CHARS = 4  # the local server's tokenizer: chunks of at most 4 characters
 # Step kinds of the default 25-turn plan: explore, reproduce, read, patch, re-test, summarise.
 # "read3" is a turn with three parallel reads; "patch" is a 1,200-token write-the-patch turn.
 _PLAN: tuple[str, ...] = (
-    "list_dir",
-    "grep",
-    "read3",
-    "read",
-    "test_log",
-    "read",
-    "grep",
-    "read3",
-    "read_big",
-    "read",
-    "patch",
-    "test",
-    "read",
-    "grep",
-    "read3",
-    "read",
-    "edit",
-    "read",
-    "patch",
-    "test",
-    "read",
-    "grep",
-    "edit",
-    "read",
+    "list_dir", "grep", "read3", "read", "test_log", "read", "grep", "read3", "read_big",
+    "read", "patch", "test", "read", "grep", "read3", "read", "edit", "read", "patch", "test",
+    "read", "grep", "edit", "read",
 )
 
 _WORDS = (
@@ -111,7 +90,8 @@ class Workload:
             if t.text:
                 items.append({"type": "message", "text": t.text})
             items.extend(
-                {"type": "function_call", "name": c.name, "arguments": c.arguments} for c in t.calls
+                {"type": "function_call", "name": c.name, "arguments": c.arguments}
+                for c in t.calls
             )
             turns.append(items)
         return {"tokens_per_second": tokens_per_second, "ttft": ttft, "turns": turns}
@@ -128,14 +108,8 @@ class Workload:
         return self.calls[(name, orjson.dumps(dict(kwargs)).decode())]
 
 
-def floor_seconds(
-    workload: Workload,
-    *,
-    rtt: float,
-    tokens_per_second: float,
-    ttft: float,
-    setup_rtts: float = 1.0,
-) -> float:
+def floor_seconds(workload: Workload, *, rtt: float, tokens_per_second: float, ttft: float,
+                  setup_rtts: float = 1.0) -> float:
     """The physical floor of the workload (benchmark-method.md §4.3), from the script.
 
     Per turn: one RTT, the TTFT, then the later of the stream's end and the last tool's end,
@@ -148,9 +122,8 @@ def floor_seconds(
     for t in workload.turns:
         n, ends = t.token_counts()
         stream_end = max(n - 1, 0) / r
-        tools_end = max(
-            (e / r + c.duration for e, c in zip(ends, t.calls, strict=True)), default=0.0
-        )
+        tools_end = max((e / r + c.duration for e, c in zip(ends, t.calls, strict=True)),
+                        default=0.0)
         total += rtt + ttft + max(stream_end, tools_end)
     return total
 
@@ -175,11 +148,9 @@ def _source(rng: random.Random, size: int, tag: str) -> str:
     i = 0
     while n < size:
         i += 1
-        line = (
-            f"def handler_{i}(value, cache=None):  # {rng.choice(_WORDS)}"
-            if i % 5 == 0
-            else f"    result_{i} = transform(value, key={rng.randint(0, 10**6)!r}, mode='strict')"
-        )
+        line = (f"def handler_{i}(value, cache=None):  # {rng.choice(_WORDS)}"
+                if i % 5 == 0 else
+                f"    result_{i} = transform(value, key={rng.randint(0, 10**6)!r}, mode='strict')")
         lines.append(line)
         n += len(line) + 1
     return "\n".join(lines)[:size]
@@ -198,29 +169,17 @@ def _log(rng: random.Random, size: int) -> str:
     return "\n".join(lines)[:size]
 
 
-_TOOL_NAMES = (
-    "list_dir",
-    "grep",
-    "read_file",
-    "write_file",
-    "apply_patch",
-    "edit_file",
-    "run_tests",
-    "run_shell",
-    "git_diff",
-    "search_symbols",
-)
+_TOOL_NAMES = ("list_dir", "grep", "read_file", "write_file", "apply_patch", "edit_file",
+               "run_tests", "run_shell", "git_diff", "search_symbols")
 
 
 def _schemas() -> tuple[dict[str, Any], ...]:
     """Ten function tools of realistic size (~6 KB in all, benchmark-method.md §4.1)."""
     out = []
     for name in _TOOL_NAMES:
-        desc = (
-            f"{name.replace('_', ' ').capitalize()} in the repository checkout. "
-            + "Paths are relative to the workspace root; the tool refuses paths outside it. "
-            "Output longer than the limit is truncated in the middle with a marker. " * 3
-        )
+        desc = (f"{name.replace('_', ' ').capitalize()} in the repository checkout. " +
+                "Paths are relative to the workspace root; the tool refuses paths outside it. "
+                "Output longer than the limit is truncated in the middle with a marker. " * 3)
         props = {
             "path": {"type": "string", "description": "Workspace-relative path of the target."},
             "pattern": {"type": "string", "description": "Search pattern or command text."},
@@ -228,29 +187,20 @@ def _schemas() -> tuple[dict[str, Any], ...]:
             "end": {"type": "integer", "description": "Last line (inclusive)."},
             "patch": {"type": "string", "description": "Unified diff or replacement text."},
         }
-        out.append(
-            {
-                "type": "function",
-                "name": name,
-                "description": desc,
-                "parameters": {"type": "object", "properties": props, "required": ["path"]},
-            }
-        )
+        out.append({"type": "function", "name": name, "description": desc,
+                    "parameters": {"type": "object", "properties": props, "required": ["path"]}})
     return tuple(out)
 
 
 def _instructions(size: int = 8_000) -> str:
-    para = (
-        "You are a coding agent working in a git repository. Read the code before you change "
-        "it, keep patches minimal, run the tests after every change, and explain what you did "
-        "in a short summary at the end. Never touch files outside the workspace. "
-    )
+    para = ("You are a coding agent working in a git repository. Read the code before you change "
+            "it, keep patches minimal, run the tests after every change, and explain what you did "
+            "in a short summary at the end. Never touch files outside the workspace. ")
     return (para * (size // len(para) + 1))[:size]
 
 
-def build_workload(
-    turns: int = 25, *, seed: int = 7, tool_scale: float = 1.0, patch_tokens: int = 1_200
-) -> Workload:
+def build_workload(turns: int = 25, *, seed: int = 7, tool_scale: float = 1.0,
+                   patch_tokens: int = 1_200) -> Workload:
     """The ``codex-bugfix`` workload with ``turns`` model turns (the last one answers in text).
 
     ``tool_scale`` multiplies every tool duration ('interactive' profile: reads 20-80 ms,
@@ -280,63 +230,30 @@ def build_workload(
         text_tokens = max(60, min(380, int(rng.lognormvariate(5.2, 0.35)) - 20))
         cs: tuple[CallSpec, ...]
         if step == "read3":
-            cs = tuple(
-                call(
-                    "read_file",
-                    {"path": f"src/pkg/module_{i}_{j}.py", "start": 1},
-                    rng.uniform(0.020, 0.080),
-                    _source(rng, small, f"{path}:{j}"),
-                )
-                for j in range(3)
-            )
+            cs = tuple(call("read_file", {"path": f"src/pkg/module_{i}_{j}.py", "start": 1},
+                            rng.uniform(0.020, 0.080), _source(rng, small, f"{path}:{j}"))
+                       for j in range(3))
         elif step in ("read", "read_big"):
             size = 60_000 if step == "read_big" and not big_read_done else small
             big_read_done = big_read_done or step == "read_big"
-            cs = (
-                call(
-                    "read_file",
-                    {"path": path, "start": 1, "end": 400},
-                    read_ms,
-                    _source(rng, size, path),
-                ),
-            )
+            cs = (call("read_file", {"path": path, "start": 1, "end": 400}, read_ms,
+                       _source(rng, size, path)),)
         elif step in ("grep", "list_dir"):
-            cs = (
-                call(
-                    step,
-                    {"path": "src", "pattern": f"symbol_{i}"},
-                    read_ms,
-                    _source(rng, small, f"{step} {i}"),
-                ),
-            )
+            cs = (call(step, {"path": "src", "pattern": f"symbol_{i}"}, read_ms,
+                       _source(rng, small, f"{step} {i}")),)
         elif step in ("test", "test_log"):
             size = 200_000 if step == "test_log" and not big_log_done else small
             big_log_done = big_log_done or step == "test_log"
-            cs = (
-                call(
-                    "run_tests", {"path": "tests", "pattern": f"-k case_{i}"}, 2.0, _log(rng, size)
-                ),
-            )
+            cs = (call("run_tests", {"path": "tests", "pattern": f"-k case_{i}"}, 2.0,
+                       _log(rng, size)),)
         elif step == "edit":
-            cs = (
-                call(
-                    "edit_file",
-                    {"path": path, "patch": _text(rng, 20)},
-                    0.010,
-                    f"Edited {path}: 1 hunk applied.",
-                ),
-            )
+            cs = (call("edit_file", {"path": path, "patch": _text(rng, 20)}, 0.010,
+                       f"Edited {path}: 1 hunk applied."),)
         elif step == "patch":
             text_tokens = 40
             body = _text(rng, patch_tokens - 60)
-            cs = (
-                call(
-                    "apply_patch",
-                    {"path": path, "patch": body},
-                    0.010,
-                    f"Patch applied to {path}: 3 hunks, +41 -12.",
-                ),
-            )
+            cs = (call("apply_patch", {"path": path, "patch": body}, 0.010,
+                       f"Patch applied to {path}: 3 hunks, +41 -12."),)
         else:  # pragma: no cover - the plan only has the kinds above
             raise AssertionError(step)
         specs.append(TurnSpec(_text(rng, text_tokens), cs))

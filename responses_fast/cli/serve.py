@@ -24,53 +24,23 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
-    p.add_argument(
-        "--script",
-        metavar="FILE",
-        default=None,
-        help="JSON script played by model 'scripted' (default: empty script)",
-    )
-    p.add_argument(
-        "--tokens-per-second",
-        type=float,
-        default=1000.0,
-        metavar="R",
-        help="streaming pace in tokens/s; 0 disables pacing (default 1000)",
-    )
-    p.add_argument(
-        "--ttft",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="time to first token in seconds (default 0)",
-    )
-    p.add_argument(
-        "--api-key-env",
-        metavar="VAR",
-        default=None,
-        help="require 'Authorization: Bearer <value of $VAR>' on every request",
-    )
-    p.add_argument(
-        "--max-connection-age",
-        type=float,
-        default=3600.0,
-        metavar="S",
-        help="WebSocket max age before websocket_connection_limit_reached (default 3600)",
-    )
-    p.add_argument(
-        "--cerebras-quirk",
-        action="store_true",
-        help="re-send each tool call's aggregated fragment on chat completions",
-    )
-    p.add_argument(
-        "--ssl-certfile",
-        metavar="FILE",
-        default=None,
-        help="PEM certificate (chain): serve https:// and wss:// (needs --ssl-keyfile)",
-    )
-    p.add_argument(
-        "--ssl-keyfile", metavar="FILE", default=None, help="PEM private key of --ssl-certfile"
-    )
+    p.add_argument("--script", metavar="FILE", default=None,
+                   help="JSON script played by model 'scripted' (default: empty script)")
+    p.add_argument("--tokens-per-second", type=float, default=1000.0, metavar="R",
+                   help="streaming pace in tokens/s; 0 disables pacing (default 1000)")
+    p.add_argument("--ttft", type=float, default=0.0, metavar="S",
+                   help="time to first token in seconds (default 0)")
+    p.add_argument("--api-key-env", metavar="VAR", default=None,
+                   help="require 'Authorization: Bearer <value of $VAR>' on every request")
+    p.add_argument("--max-connection-age", type=float, default=3600.0, metavar="S",
+                   help="WebSocket max age before websocket_connection_limit_reached "
+                        "(default 3600)")
+    p.add_argument("--cerebras-quirk", action="store_true",
+                   help="re-send each tool call's aggregated fragment on chat completions")
+    p.add_argument("--ssl-certfile", metavar="FILE", default=None,
+                   help="PEM certificate (chain): serve https:// and wss:// (needs --ssl-keyfile)")
+    p.add_argument("--ssl-keyfile", metavar="FILE", default=None,
+                   help="PEM private key of --ssl-certfile")
     p.set_defaults(func=run_serve)
     return p
 
@@ -96,15 +66,9 @@ def run_serve(args: argparse.Namespace) -> int:
             print(f"error: cannot load script {args.script}: {exc}", file=sys.stderr)
             return 2
     run_server(
-        args.host,
-        args.port,
-        script=script,
-        tokens_per_second=args.tokens_per_second or None,
-        ttft=args.ttft,
-        api_key=api_key,
-        max_connection_age=args.max_connection_age,
-        cerebras_quirk=args.cerebras_quirk,
-        ssl_certfile=args.ssl_certfile,
+        args.host, args.port, script=script, tokens_per_second=args.tokens_per_second or None,
+        ttft=args.ttft, api_key=api_key, max_connection_age=args.max_connection_age,
+        cerebras_quirk=args.cerebras_quirk, ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
     )
     return 0

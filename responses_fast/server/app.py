@@ -60,12 +60,8 @@ class _RedactCredentials(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if (
-            isinstance(args, tuple)
-            and len(args) >= 2
-            and isinstance(args[0], str)
-            and args[0].lower() in self._HEADERS
-        ):
+        if (isinstance(args, tuple) and len(args) >= 2 and isinstance(args[0], str)
+                and args[0].lower() in self._HEADERS):
             record.args = (args[0], "[REDACTED]", *args[2:])
         return True
 
@@ -181,11 +177,8 @@ class LocalServer:
         ssl_keyfile: str | os.PathLike[str] | None = None,
     ) -> None:
         config = ServerConfig(
-            tokens_per_second=tokens_per_second or None,
-            ttft=ttft,
-            api_key=api_key,
-            max_connection_age=max_connection_age,
-            max_message_size=max_message_size,
+            tokens_per_second=tokens_per_second or None, ttft=ttft, api_key=api_key,
+            max_connection_age=max_connection_age, max_message_size=max_message_size,
             cerebras_quirk=cerebras_quirk,
         )
         self.state = ServerState(config=config)
@@ -406,10 +399,8 @@ def run_server(host: str = "127.0.0.1", port: int = 8765, **config: Any) -> None
 
     async def main() -> None:
         async with serve(host=host, port=port, **config) as server:
-            print(
-                f"responses_fast local server on {server.base_url} (ws: {server.ws_url})",
-                flush=True,
-            )
+            print(f"responses_fast local server on {server.base_url} (ws: {server.ws_url})",
+                  flush=True)
             await anyio.sleep_forever()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -42,13 +42,8 @@ FINGERPRINT = "fp_responses_fast"
 _DONE = b"data: [DONE]\n\n"
 
 
-def chat_usage(
-    prompt: int,
-    cached: int,
-    completion: int,
-    reasoning: int,
-    override: Mapping[str, int] | None = None,
-) -> dict[str, Any]:
+def chat_usage(prompt: int, cached: int, completion: int, reasoning: int,
+               override: Mapping[str, int] | None = None) -> dict[str, Any]:
     o = override or {}
     p = o.get("input_tokens", prompt)
     c = o.get("output_tokens", completion)
@@ -62,14 +57,8 @@ def chat_usage(
 
 
 def chat_chunks(
-    plan: TurnPlan,
-    base: Mapping[str, Any],
-    usage: Mapping[str, Any],
-    tokens_per_second: float | None,
-    ttft: float,
-    *,
-    include_usage: bool,
-    quirk: bool,
+    plan: TurnPlan, base: Mapping[str, Any], usage: Mapping[str, Any],
+    tokens_per_second: float | None, ttft: float, *, include_usage: bool, quirk: bool,
     time_info: bool = True,
 ) -> list[tuple[float, dict[str, Any]]]:
     """Every chunk of a streamed completion as ``(due_offset_seconds, chunk)``. Pure."""
@@ -78,17 +67,8 @@ def chat_chunks(
     k = 0
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> None:
-        out.append(
-            (
-                now,
-                {
-                    **base,
-                    "choices": [
-                        {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-                    ],
-                },
-            )
-        )
+        out.append((now, {**base, "choices": [
+            {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}))
 
     chunk({"role": "assistant", "content": ""})
     now = due(0, tokens_per_second, ttft)
@@ -101,25 +81,11 @@ def chat_chunks(
             for piece in split_tokens(it.arguments):
                 now = due(k, tokens_per_second, ttft)
                 k += 1
-                chunk(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": tool_index,
-                                "type": "function",
-                                "function": {"arguments": piece},
-                            }
-                        ]
-                    }
-                )
+                chunk({"tool_calls": [{"index": tool_index, "type": "function",
+                                       "function": {"arguments": piece}}]})
             if quirk:
-                chunk(
-                    {
-                        "tool_calls": [
-                            {**call, "function": {"name": it.name, "arguments": it.arguments}}
-                        ]
-                    }
-                )
+                chunk({"tool_calls": [
+                    {**call, "function": {"name": it.name, "arguments": it.arguments}}]})
             tool_index += 1
         else:
             field = "reasoning" if it.kind == "reasoning" else "content"
@@ -128,20 +94,14 @@ def chat_chunks(
                 k += 1
                 chunk({field: piece})
     finish = "tool_calls" if tool_index else "stop"
-    last = {
-        **base,
-        "choices": [{"index": 0, "delta": {}, "finish_reason": finish, "logprobs": None}],
-    }
+    last = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish,
+                                 "logprobs": None}]}
     extra: dict[str, Any] = {}
     if time_info:
         total = max(now, 0.0)
-        extra["time_info"] = {
-            "queue_time": 0.0,
-            "prompt_time": 0.0,
-            "completion_time": total,
-            "total_time": total,
-            "created": float(base.get("created", 0)),
-        }
+        extra["time_info"] = {"queue_time": 0.0, "prompt_time": 0.0,
+                              "completion_time": total, "total_time": total,
+                              "created": float(base.get("created", 0))}
     if include_usage:
         out.append((now, {**last, **extra}))
         out.append((now, {**base, "choices": [], "usage": dict(usage)}))
@@ -153,15 +113,9 @@ def chat_chunks(
 def _message(plan: TurnPlan) -> tuple[dict[str, Any], str]:
     finals = output_items(plan)
     text = "".join(it.text for it in plan.items if it.kind == "message")
-    calls = [
-        {
-            "id": f["call_id"],
-            "type": "function",
-            "function": {"name": f["name"], "arguments": f["arguments"]},
-        }
-        for f in finals
-        if f["type"] == "function_call"
-    ]
+    calls = [{"id": f["call_id"], "type": "function",
+              "function": {"name": f["name"], "arguments": f["arguments"]}}
+             for f in finals if f["type"] == "function_call"]
     msg: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
     reasoning = "".join(it.text for it in plan.items if it.kind == "reasoning")
     if reasoning:
@@ -172,9 +126,8 @@ def _message(plan: TurnPlan) -> tuple[dict[str, Any], str]:
 
 
 def _error_chunk(exc: ApiFailure) -> bytes:
-    return encode_sse(
-        orjson.dumps({"error": {**exc.body(), "id": None}, "status_code": exc.status})
-    )
+    return encode_sse(orjson.dumps({"error": {**exc.body(), "id": None},
+                                    "status_code": exc.status}))
 
 
 async def chat_completions(request: Request) -> Response:
@@ -187,44 +140,28 @@ async def chat_completions(request: Request) -> Response:
         if not isinstance(messages, list) or not all(
             isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages
         ):
-            raise ApiFailure(
-                400,
-                "invalid_request_error",
-                "'messages' must be a list of objects with a 'role'.",
-                param="messages",
-            )
-        record = state.stats.add_request(
-            RequestRecord(
-                connection_id=cid,
-                endpoint="chat",
-                model=model if isinstance(model, str) else None,
-                input_items=len(messages),
-                previous_response_id=None,
-                bytes_in=size,
-                stream=bool(data.get("stream")),
-                context_items=len(messages),
-            )
-        )
+            raise ApiFailure(400, "invalid_request_error",
+                             "'messages' must be a list of objects with a 'role'.",
+                             param="messages")
+        record = state.stats.add_request(RequestRecord(
+            connection_id=cid, endpoint="chat", model=model if isinstance(model, str) else None,
+            input_items=len(messages), previous_response_id=None, bytes_in=size,
+            stream=bool(data.get("stream")), context_items=len(messages),
+        ))
         if not isinstance(model, str) or not model:
-            raise ApiFailure(
-                400,
-                "missing_required_parameter",
-                "Missing required parameter: 'model'.",
-                param="model",
-            )
+            raise ApiFailure(400, "missing_required_parameter",
+                             "Missing required parameter: 'model'.", param="model")
         script = state.resolve_script(model)
         if script is None and model != "echo":
-            raise ApiFailure(
-                404, "model_not_found", f"Model {model} does not exist.", param="model"
-            )
+            raise ApiFailure(404, "model_not_found", f"Model {model} does not exist.",
+                             param="model")
         context = context_from_messages(messages)
         plan = plan_turn(script, context) if script is not None else echo_plan(context)
         record.turn_index = plan.turn_index
         fault = state.faults.take(id(script), plan.turn_index, plan.fault) if script else None
-        if fault is not None and (
-            fault.kind == "http_status"
-            or (fault.kind == "error" and (fault.after_events == 0 or not data.get("stream")))
-        ):
+        if fault is not None and (fault.kind == "http_status" or (
+            fault.kind == "error" and (fault.after_events == 0 or not data.get("stream"))
+        )):
             record.fault = fault.kind
             raise ApiFailure.from_fault(fault)
     except ApiFailure as exc:
@@ -237,19 +174,14 @@ async def chat_completions(request: Request) -> Response:
     keys = [orjson.dumps(data.get("tools")).decode(), *(e.key for e in context)]
     prompt = sum(estimate_tokens(k) for k in keys)
     cached = state.prefix_cache.lookup_and_add(keys)
-    n_out = sum(
-        len(split_tokens(i.arguments if i.kind == "function_call" else i.text)) for i in plan.items
-    )
+    n_out = sum(len(split_tokens(i.arguments if i.kind == "function_call" else i.text))
+                for i in plan.items)
     n_reason = sum(len(split_tokens(i.text)) for i in plan.items if i.kind == "reasoning")
     usage = chat_usage(prompt, cached, n_out, n_reason, plan.tokens)
     tps, ttft = state.pacing(script)
-    base: dict[str, Any] = {
-        "id": "chatcmpl-" + secrets.token_hex(12),
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": model,
-        "system_fingerprint": FINGERPRINT,
-    }
+    base: dict[str, Any] = {"id": "chatcmpl-" + secrets.token_hex(12),
+            "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": model, "system_fingerprint": FINGERPRINT}
     record.response_id = base["id"]
 
     if not data.get("stream"):
@@ -259,56 +191,29 @@ async def chat_completions(request: Request) -> Response:
         total = due(max(n_out - 1, 0), tps, ttft)
         if total > 0:
             await anyio.sleep(total)
-        body = orjson.dumps(
-            {
-                **base,
-                "object": "chat.completion",
-                "choices": [
-                    {"index": 0, "message": msg, "finish_reason": finish, "logprobs": None}
-                ],
-                "usage": usage,
-                "time_info": {
-                    "queue_time": 0.0,
-                    "prompt_time": 0.0,
-                    "completion_time": total,
-                    "total_time": total,
-                    "created": float(base["created"]),
-                },
-            }
-        )
+        body = orjson.dumps({**base, "object": "chat.completion", "choices": [
+            {"index": 0, "message": msg, "finish_reason": finish, "logprobs": None}],
+            "usage": usage, "time_info": {"queue_time": 0.0, "prompt_time": 0.0,
+                                          "completion_time": total, "total_time": total,
+                                          "created": float(base["created"])}})
         state.stats.add_out(cid, len(body), record)
         if fault is not None and fault.kind == "close":
             record.status, record.fault = "fault", "close"
-            return StreamingResponse(
-                cut_body(body),
-                media_type="application/json",
-                headers={"content-length": str(len(body))},
-            )
+            return StreamingResponse(cut_body(body), media_type="application/json",
+                                     headers={"content-length": str(len(body))})
         record.status = "completed"
         return Response(body, media_type="application/json")
 
     opts = data.get("stream_options") or {}
-    chunks = chat_chunks(
-        plan,
-        base,
-        usage,
-        tps,
-        ttft,
-        include_usage=bool(isinstance(opts, dict) and opts.get("include_usage")),
-        quirk=state.config.cerebras_quirk,
-    )
-    return StreamingResponse(
-        _stream(state, cid, record, chunks, fault), media_type="text/event-stream"
-    )
+    chunks = chat_chunks(plan, base, usage, tps, ttft,
+                         include_usage=bool(isinstance(opts, dict) and opts.get("include_usage")),
+                         quirk=state.config.cerebras_quirk)
+    return StreamingResponse(_stream(state, cid, record, chunks, fault),
+                             media_type="text/event-stream")
 
 
-async def _stream(
-    state: ServerState,
-    cid: str,
-    record: RequestRecord,
-    chunks: list[tuple[float, dict[str, Any]]],
-    fault: Any,
-) -> AsyncIterator[bytes]:
+async def _stream(state: ServerState, cid: str, record: RequestRecord,
+                  chunks: list[tuple[float, dict[str, Any]]], fault: Any) -> AsyncIterator[bytes]:
     try:
         async for i, ch in paced(chunks):
             if fault is not None and await hit_fault(fault, i, record):

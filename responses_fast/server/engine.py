@@ -51,14 +51,8 @@ class ApiFailure(Exception):
     """A request-level error, rendered by each endpoint in its own shape."""
 
     def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        param: str | None = None,
-        type: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, status: int, code: str, message: str, *, param: str | None = None,
+        type: str | None = None, headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -197,7 +191,8 @@ class Prepared:
     generate: bool
 
     def stored(self) -> StoredResponse:
-        final = {**self.skeleton, "status": "completed", "output": self.output, "usage": self.usage}
+        final = {**self.skeleton, "status": "completed", "output": self.output,
+                 "usage": self.usage}
         return StoredResponse(self.response_id, self.parent, self.input, self.output, final)
 
 
@@ -220,32 +215,23 @@ def prepare(
 ) -> Prepared:
     """Validate a create, rebuild its context and plan the turn (raises ApiFailure)."""
     if create.background:
-        raise ApiFailure(
-            400,
-            "unsupported_parameter",
-            "background mode is not supported by this server.",
-            param="background",
-        )
+        raise ApiFailure(400, "unsupported_parameter",
+                         "background mode is not supported by this server.", param="background")
     model = create.model
     if not model:
-        raise ApiFailure(
-            400, "missing_required_parameter", "Missing required parameter: 'model'.", param="model"
-        )
+        raise ApiFailure(400, "missing_required_parameter", "Missing required parameter: 'model'.",
+                         param="model")
     script = state.resolve_script(model)
     if script is None and model != "echo":
-        raise ApiFailure(
-            404,
-            "model_not_found",
-            f"The model '{model}' does not exist or you do not have access to it.",
-            param="model",
-        )
+        raise ApiFailure(404, "model_not_found",
+                         f"The model '{model}' does not exist or you do not have access to it.",
+                         param="model")
     parent: StoredResponse | None = None
     if create.previous_response_id is not None:
         parent = lookup(create.previous_response_id)
         if parent is None:
             raise ApiFailure(
-                400,
-                "previous_response_not_found",
+                400, "previous_response_not_found",
                 f"Previous response with id '{create.previous_response_id}' not found.",
                 param="previous_response_id",
             )
@@ -305,17 +291,7 @@ def prepare(
     }
     tps, ttft = state.pacing(script)
     return Prepared(
-        response_id=rid,
-        plan=plan,
-        skeleton=skeleton,
-        usage=usage,
-        input=new_items,
-        output=output,
-        parent=parent,
-        context_items=len(context_dicts),
-        fault=fault,
-        tokens_per_second=tps,
-        ttft=ttft,
-        store=store,
-        generate=generate,
+        response_id=rid, plan=plan, skeleton=skeleton, usage=usage, input=new_items,
+        output=output, parent=parent, context_items=len(context_dicts), fault=fault,
+        tokens_per_second=tps, ttft=ttft, store=store, generate=generate,
     )

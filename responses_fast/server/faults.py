@@ -49,12 +49,9 @@ class Fault:
     def error_fields(self) -> tuple[str, str, str]:
         """(code, type, message) of the error this fault reports."""
         code, etype, msg = _DEFAULT_CODES.get(
-            self.status,
-            (
-                "server_error" if self.status >= 500 else "invalid_request_error",
-                "server_error" if self.status >= 500 else "invalid_request_error",
-                f"Emulated error {self.status}.",
-            ),
+            self.status, ("server_error" if self.status >= 500 else "invalid_request_error",
+                          "server_error" if self.status >= 500 else "invalid_request_error",
+                          f"Emulated error {self.status}.")
         )
         return (self.error_code or code, etype, self.message or msg)
 
@@ -73,15 +70,8 @@ def parse_fault(spec: Mapping[str, Any]) -> Fault:
     if kind not in _KINDS:
         raise ValueError(f"fault kind must be one of {_KINDS}, got {kind!r}")
     unknown = set(spec) - {
-        "kind",
-        "after_events",
-        "code",
-        "status",
-        "retry_after",
-        "seconds",
-        "times",
-        "error_code",
-        "message",
+        "kind", "after_events", "code", "status", "retry_after", "seconds", "times",
+        "error_code", "message",
     }
     if unknown:
         raise ValueError(f"unknown fault fields: {sorted(unknown)}")

@@ -142,31 +142,22 @@ async def create_response(request: Request) -> Response:
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             loc = ".".join(str(p) for p in first["loc"])
-            raise ApiFailure(
-                400, "invalid_request_error", f"Invalid '{loc}': {first['msg']}", param=loc or None
-            ) from None
+            raise ApiFailure(400, "invalid_request_error", f"Invalid '{loc}': {first['msg']}",
+                             param=loc or None) from None
         n_items = 1 if isinstance(create.input, str) else len(create.input or [])
-        record = state.stats.add_request(
-            RequestRecord(
-                connection_id=cid,
-                endpoint="http",
-                model=create.model,
-                input_items=n_items,
-                previous_response_id=create.previous_response_id,
-                bytes_in=size,
-                stream=bool(create.stream),
-                store=create.store,
-            )
-        )
+        record = state.stats.add_request(RequestRecord(
+            connection_id=cid, endpoint="http", model=create.model, input_items=n_items,
+            previous_response_id=create.previous_response_id, bytes_in=size,
+            stream=bool(create.stream), store=create.store,
+        ))
         prepared = prepare(state, create, state.store.get)
         record.response_id = prepared.response_id
         record.turn_index = prepared.plan.turn_index
         record.context_items = prepared.context_items
         fault = prepared.fault
-        if fault is not None and (
-            fault.kind == "http_status"
-            or (fault.kind == "error" and (fault.after_events == 0 or not create.stream))
-        ):
+        if fault is not None and (fault.kind == "http_status" or (
+            fault.kind == "error" and (fault.after_events == 0 or not create.stream)
+        )):
             record.fault = fault.kind
             raise ApiFailure.from_fault(fault)
     except ApiFailure as exc:
@@ -175,9 +166,8 @@ async def create_response(request: Request) -> Response:
             record.status, record.error_code = "error", exc.code
             state.stats.add_out(cid, len(response.body), record)
         return response
-    events = response_schedule(
-        prepared.plan, prepared.skeleton, prepared.usage, prepared.tokens_per_second, prepared.ttft
-    )
+    events = response_schedule(prepared.plan, prepared.skeleton, prepared.usage,
+                               prepared.tokens_per_second, prepared.ttft)
     if create.stream:
         return StreamingResponse(
             _sse_body(state, cid, record, prepared, events),
@@ -188,10 +178,7 @@ async def create_response(request: Request) -> Response:
 
 
 async def _sse_body(
-    state: ServerState,
-    cid: str,
-    record: RequestRecord,
-    p: Prepared,
+    state: ServerState, cid: str, record: RequestRecord, p: Prepared,
     events: list[ScheduledEvent],
 ) -> AsyncIterator[bytes]:
     fault = p.fault
@@ -199,13 +186,8 @@ async def _sse_body(
         async for i, event in paced(events):
             if fault is not None and await hit_fault(fault, i, record):
                 code, _etype, message = fault.error_fields()
-                err = {
-                    "type": "error",
-                    "code": code,
-                    "message": message,
-                    "param": None,
-                    "sequence_number": i,
-                }
+                err = {"type": "error", "code": code, "message": message, "param": None,
+                       "sequence_number": i}
                 chunk = encode_sse(orjson.dumps(err), "error")
                 state.stats.add_out(cid, len(chunk), record)
                 record.error_code = code
@@ -223,10 +205,7 @@ async def _sse_body(
 
 
 async def _json_response(
-    state: ServerState,
-    cid: str,
-    record: RequestRecord,
-    p: Prepared,
+    state: ServerState, cid: str, record: RequestRecord, p: Prepared,
     events: list[ScheduledEvent],
 ) -> Response:
     fault: Fault | None = p.fault
@@ -243,11 +222,8 @@ async def _json_response(
     if fault is not None and fault.kind == "close":
         record.fault = fault.kind
         record.status = "fault"
-        return StreamingResponse(
-            cut_body(body),
-            media_type="application/json",
-            headers={"content-length": str(len(body))},
-        )
+        return StreamingResponse(cut_body(body), media_type="application/json",
+                                 headers={"content-length": str(len(body))})
     record.status = "completed"
     if p.store:
         state.save(p.stored())
@@ -266,11 +242,8 @@ async def get_response(request: Request) -> Response:
     rid = request.path_params["response_id"]
     stored = state.store.get(rid)
     if stored is None:
-        return error_response(
-            ApiFailure(
-                404, "not_found", f"Response with id '{rid}' not found.", param="response_id"
-            )
-        )
+        return error_response(ApiFailure(404, "not_found", f"Response with id '{rid}' not found.",
+                                         param="response_id"))
     return Response(orjson.dumps(stored.response), media_type="application/json")
 
 

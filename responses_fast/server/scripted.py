@@ -142,9 +142,7 @@ def _parse_item(spec: Any) -> ScriptItem:
             raise ValueError("function_call needs a name")
         call_id = spec.get("call_id")
         return ScriptItem(
-            "function_call",
-            name=name,
-            arguments=_arguments(spec.get("arguments")),
+            "function_call", name=name, arguments=_arguments(spec.get("arguments")),
             call_id=str(call_id) if call_id is not None else None,
         )
     if kind == "reasoning":
@@ -174,9 +172,8 @@ def _parse_turn(spec: Any) -> Turn:
             if not isinstance(a, Mapping) or "output" not in a:
                 raise ValueError("an alternative needs an 'output'")
             match = a.get("match")
-            alts.append(
-                Alternative(str(match) if match is not None else None, _parse_output(a["output"]))
-            )
+            alts.append(Alternative(str(match) if match is not None else None,
+                                    _parse_output(a["output"])))
         alternatives = tuple(alts)
     else:
         alternatives = (Alternative(None, _parse_output(spec.get("output", []))),)
@@ -247,19 +244,11 @@ def context_from_items(items: Iterable[Mapping[str, Any]]) -> list[Entry]:
             )
             out.append(Entry(kind, text, _key("m", role, text)))
         elif t == "function_call":
-            out.append(
-                Entry(
-                    "model", "", _key("fc", it.get("call_id"), it.get("name"), it.get("arguments"))
-                )
-            )
+            out.append(Entry("model", "", _key("fc", it.get("call_id"), it.get("name"),
+                                                 it.get("arguments"))))
         elif t == "reasoning":
-            out.append(
-                Entry(
-                    "model",
-                    "",
-                    _key("rs", _content_text(it.get("summary")), it.get("encrypted_content")),
-                )
-            )
+            out.append(Entry("model", "", _key("rs", _content_text(it.get("summary")),
+                                                 it.get("encrypted_content"))))
         elif t in ("function_call_output", "custom_tool_call_output"):
             text = _content_text(it.get("output"))
             out.append(Entry("tool", text, _key("fo", it.get("call_id"), text)))
@@ -276,13 +265,9 @@ def context_from_messages(messages: Iterable[Mapping[str, Any]]) -> list[Entry]:
         text = _content_text(m.get("content"))
         if role == "assistant":
             calls = [
-                (
-                    c.get("id"),
-                    (c.get("function") or {}).get("name"),
-                    (c.get("function") or {}).get("arguments"),
-                )
-                for c in (m.get("tool_calls") or [])
-                if isinstance(c, Mapping)
+                (c.get("id"), (c.get("function") or {}).get("name"),
+                 (c.get("function") or {}).get("arguments"))
+                for c in (m.get("tool_calls") or []) if isinstance(c, Mapping)
             ]
             out.append(Entry("model", text, _key("a", text, calls)))
         elif role == "tool":
@@ -323,9 +308,8 @@ def plan_turn(script: Script, context: Sequence[Entry]) -> TurnPlan:
     for alt in turn.alternatives:
         if alt.match is None or alt.match in latest:
             return TurnPlan(index, alt.output, turn.fault, turn.tokens)
-    return TurnPlan(
-        index, (ScriptItem("message", text="(no alternative matched)"),), turn.fault, turn.tokens
-    )
+    return TurnPlan(index, (ScriptItem("message", text="(no alternative matched)"),),
+                    turn.fault, turn.tokens)
 
 
 def echo_plan(context: Sequence[Entry]) -> TurnPlan:
@@ -352,10 +336,7 @@ def estimate_tokens(text: str) -> int:
 
 
 def usage_object(
-    input_tokens: int,
-    cached_tokens: int,
-    output_tokens: int,
-    reasoning_tokens: int,
+    input_tokens: int, cached_tokens: int, output_tokens: int, reasoning_tokens: int,
     override: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """The Responses ``usage`` object (``tokens`` overrides any of the numbers)."""
@@ -384,35 +365,23 @@ def output_items(plan: TurnPlan) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i, it in enumerate(plan.items):
         if it.kind == "function_call":
-            out.append(
-                {
-                    "type": "function_call",
-                    "id": f"fc_{t}_{i}",
-                    "call_id": it.call_id or f"call_{t}_{i}",
-                    "name": it.name,
-                    "arguments": it.arguments,
-                    "status": "completed",
-                }
-            )
+            out.append({
+                "type": "function_call", "id": f"fc_{t}_{i}",
+                "call_id": it.call_id or f"call_{t}_{i}", "name": it.name,
+                "arguments": it.arguments, "status": "completed",
+            })
         elif it.kind == "reasoning":
-            out.append(
-                {
-                    "type": "reasoning",
-                    "id": f"rs_{t}_{i}",
-                    "summary": [{"type": "summary_text", "text": it.text}],
-                    "encrypted_content": f"enc_{t}_{i}",
-                }
-            )
+            out.append({
+                "type": "reasoning", "id": f"rs_{t}_{i}",
+                "summary": [{"type": "summary_text", "text": it.text}],
+                "encrypted_content": f"enc_{t}_{i}",
+            })
         else:
-            out.append(
-                {
-                    "type": "message",
-                    "id": f"msg_{t}_{i}",
-                    "role": "assistant",
-                    "status": "completed",
-                    "content": [{"type": "output_text", "text": it.text, "annotations": []}],
-                }
-            )
+            out.append({
+                "type": "message", "id": f"msg_{t}_{i}", "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": it.text, "annotations": []}],
+            })
     return out
 
 
@@ -458,152 +427,57 @@ def response_schedule(
         event["sequence_number"] = len(events)
         events.append((now, event))
 
-    emit(
-        {
-            "type": "response.created",
-            "response": {**response, "status": "in_progress", "output": [], "usage": None},
-        }
-    )
-    emit(
-        {
-            "type": "response.in_progress",
-            "response": {**response, "status": "in_progress", "output": [], "usage": None},
-        }
-    )
+    emit({"type": "response.created",
+          "response": {**response, "status": "in_progress", "output": [], "usage": None}})
+    emit({"type": "response.in_progress",
+          "response": {**response, "status": "in_progress", "output": [], "usage": None}})
     now = due(0, tokens_per_second, ttft)
     finals = output_items(plan)
     for idx, (it, final) in enumerate(zip(plan.items, finals, strict=True)):
         item_id = final["id"]
         if it.kind == "function_call":
-            emit(
-                {
-                    "type": "response.output_item.added",
-                    "output_index": idx,
-                    "item": {**final, "arguments": "", "status": "in_progress"},
-                }
-            )
+            emit({"type": "response.output_item.added", "output_index": idx,
+                  "item": {**final, "arguments": "", "status": "in_progress"}})
             for piece in split_tokens(it.arguments):
                 now = due(k, tokens_per_second, ttft)
                 k += 1
-                emit(
-                    {
-                        "type": "response.function_call_arguments.delta",
-                        "item_id": item_id,
-                        "output_index": idx,
-                        "delta": piece,
-                    }
-                )
-            emit(
-                {
-                    "type": "response.function_call_arguments.done",
-                    "item_id": item_id,
-                    "output_index": idx,
-                    "name": final["name"],
-                    "arguments": it.arguments,
-                }
-            )
+                emit({"type": "response.function_call_arguments.delta", "item_id": item_id,
+                      "output_index": idx, "delta": piece})
+            emit({"type": "response.function_call_arguments.done", "item_id": item_id,
+                  "output_index": idx, "name": final["name"], "arguments": it.arguments})
         elif it.kind == "reasoning":
-            emit(
-                {
-                    "type": "response.output_item.added",
-                    "output_index": idx,
-                    "item": {**final, "summary": []},
-                }
-            )
+            emit({"type": "response.output_item.added", "output_index": idx,
+                  "item": {**final, "summary": []}})
             part = {"type": "summary_text", "text": ""}
-            emit(
-                {
-                    "type": "response.reasoning_summary_part.added",
-                    "item_id": item_id,
-                    "output_index": idx,
-                    "summary_index": 0,
-                    "part": part,
-                }
-            )
+            emit({"type": "response.reasoning_summary_part.added", "item_id": item_id,
+                  "output_index": idx, "summary_index": 0, "part": part})
             for piece in split_tokens(it.text):
                 now = due(k, tokens_per_second, ttft)
                 k += 1
-                emit(
-                    {
-                        "type": "response.reasoning_summary_text.delta",
-                        "item_id": item_id,
-                        "output_index": idx,
-                        "summary_index": 0,
-                        "delta": piece,
-                    }
-                )
-            emit(
-                {
-                    "type": "response.reasoning_summary_text.done",
-                    "item_id": item_id,
-                    "output_index": idx,
-                    "summary_index": 0,
-                    "text": it.text,
-                }
-            )
-            emit(
-                {
-                    "type": "response.reasoning_summary_part.done",
-                    "item_id": item_id,
-                    "output_index": idx,
-                    "summary_index": 0,
-                    "part": {"type": "summary_text", "text": it.text},
-                }
-            )
+                emit({"type": "response.reasoning_summary_text.delta", "item_id": item_id,
+                      "output_index": idx, "summary_index": 0, "delta": piece})
+            emit({"type": "response.reasoning_summary_text.done", "item_id": item_id,
+                  "output_index": idx, "summary_index": 0, "text": it.text})
+            emit({"type": "response.reasoning_summary_part.done", "item_id": item_id,
+                  "output_index": idx, "summary_index": 0,
+                  "part": {"type": "summary_text", "text": it.text}})
         else:
-            emit(
-                {
-                    "type": "response.output_item.added",
-                    "output_index": idx,
-                    "item": {**final, "status": "in_progress", "content": []},
-                }
-            )
-            emit(
-                {
-                    "type": "response.content_part.added",
-                    "item_id": item_id,
-                    "output_index": idx,
-                    "content_index": 0,
-                    "part": {"type": "output_text", "text": "", "annotations": []},
-                }
-            )
+            emit({"type": "response.output_item.added", "output_index": idx,
+                  "item": {**final, "status": "in_progress", "content": []}})
+            emit({"type": "response.content_part.added", "item_id": item_id,
+                  "output_index": idx, "content_index": 0,
+                  "part": {"type": "output_text", "text": "", "annotations": []}})
             for piece in split_tokens(it.text):
                 now = due(k, tokens_per_second, ttft)
                 k += 1
-                emit(
-                    {
-                        "type": "response.output_text.delta",
-                        "item_id": item_id,
-                        "output_index": idx,
-                        "content_index": 0,
-                        "delta": piece,
-                        "logprobs": [],
-                    }
-                )
-            emit(
-                {
-                    "type": "response.output_text.done",
-                    "item_id": item_id,
-                    "output_index": idx,
-                    "content_index": 0,
-                    "text": it.text,
-                    "logprobs": [],
-                }
-            )
-            emit(
-                {
-                    "type": "response.content_part.done",
-                    "item_id": item_id,
-                    "output_index": idx,
-                    "content_index": 0,
-                    "part": {"type": "output_text", "text": it.text, "annotations": []},
-                }
-            )
+                emit({"type": "response.output_text.delta", "item_id": item_id,
+                      "output_index": idx, "content_index": 0, "delta": piece, "logprobs": []})
+            emit({"type": "response.output_text.done", "item_id": item_id, "output_index": idx,
+                  "content_index": 0, "text": it.text, "logprobs": []})
+            emit({"type": "response.content_part.done", "item_id": item_id,
+                  "output_index": idx, "content_index": 0,
+                  "part": {"type": "output_text", "text": it.text, "annotations": []}})
         emit({"type": "response.output_item.done", "output_index": idx, "item": final})
-    emit(
-        {
-            "type": "response.completed",
-            "response": {**response, "status": "completed", "output": finals, "usage": dict(usage)},
-        }
-    )
+    emit({"type": "response.completed",
+          "response": {**response, "status": "completed", "output": finals, "usage": dict(usage)}})
     return events

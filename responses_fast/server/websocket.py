@@ -44,14 +44,8 @@ def authorized(headers: Any, api_key: str | None) -> bool:
 
 
 def auth_error_body() -> dict[str, Any]:
-    return {
-        "error": {
-            "message": "Incorrect API key provided.",
-            "type": "invalid_request_error",
-            "code": "invalid_api_key",
-            "param": None,
-        }
-    }
+    return {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                      "code": "invalid_api_key", "param": None}}
 
 
 class _Connection:
@@ -72,48 +66,26 @@ class _Connection:
         self.state.stats.add_out(self.cid, len(text.encode()), record)
 
     async def send_error(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        param: str | None = None,
-        etype: str | None = None,
-        stream_id: str | None = None,
-        headers: dict[str, str] | None = None,
-        record: RequestRecord | None = None,
+        self, status: int, code: str, message: str, *, param: str | None = None,
+        etype: str | None = None, stream_id: str | None = None,
+        headers: dict[str, str] | None = None, record: RequestRecord | None = None,
     ) -> None:
         error: dict[str, Any] = {
             "type": etype or ("server_error" if status >= 500 else "invalid_request_error"),
-            "code": code,
-            "message": message,
-            "param": param,
+            "code": code, "message": message, "param": param,
         }
         if headers:
             error["headers"] = headers
-        event: dict[str, Any] = {
-            "type": "error",
-            "status": status,
-            "sequence_number": None,
-            "error": error,
-        }
+        event: dict[str, Any] = {"type": "error", "status": status, "sequence_number": None,
+                                 "error": error}
         if stream_id is not None:
             event["stream_id"] = stream_id
         await self.send(event, record)
 
-    async def send_failure(
-        self, exc: ApiFailure, stream_id: str | None, record: RequestRecord | None = None
-    ) -> None:
-        await self.send_error(
-            exc.status,
-            exc.code,
-            exc.message,
-            param=exc.param,
-            etype=exc.type,
-            stream_id=stream_id,
-            headers=exc.headers or None,
-            record=record,
-        )
+    async def send_failure(self, exc: ApiFailure, stream_id: str | None,
+                           record: RequestRecord | None = None) -> None:
+        await self.send_error(exc.status, exc.code, exc.message, param=exc.param, etype=exc.type,
+                              stream_id=stream_id, headers=exc.headers or None, record=record)
 
     # -- lookup
 
@@ -144,64 +116,39 @@ class _Connection:
         if isinstance(event, ResponseCreate):
             await self.create(event, text, tg)
         elif isinstance(event, ResponseSteer):
-            await self.send(
-                {
-                    "type": "response.steer.failed",
-                    "sequence_number": 0,
-                    "error": {
-                        "type": "invalid_request_error",
-                        "code": "steering_not_supported",
-                        "message": "Steering is not supported by this server.",
-                    },
-                    "steer": {
-                        "input": event.input,
-                        "previous_response_id": event.previous_response_id,
-                    },
-                }
-            )
+            await self.send({
+                "type": "response.steer.failed", "sequence_number": 0,
+                "error": {"type": "invalid_request_error", "code": "steering_not_supported",
+                          "message": "Steering is not supported by this server."},
+                "steer": {"input": event.input,
+                          "previous_response_id": event.previous_response_id},
+            })
         else:
-            await self.send_error(
-                400,
-                "unknown_event_type",
-                f"Unsupported client event type '{event.type}'.",
-                param="type",
-            )
+            await self.send_error(400, "unknown_event_type",
+                                  f"Unsupported client event type '{event.type}'.", param="type")
 
     async def create(self, create: ResponseCreate, text: str, tg: TaskGroup) -> None:
         sid = create.stream_id
         if anyio.current_time() - self.opened_at >= self.state.config.max_connection_age:
             await self.send_error(
-                400,
-                "websocket_connection_limit_reached",
+                400, "websocket_connection_limit_reached",
                 "Responses websocket connection limit reached. Create a new websocket "
-                "connection to continue.",
-                stream_id=sid,
-            )
+                "connection to continue.", stream_id=sid)
             self.closed = True
             await self.ws.close(1001, "connection age limit")
             return
-        n_items = 1 if isinstance(create.input, str) else len(create.input or [])
+        n_items = (1 if isinstance(create.input, str) else len(create.input or []))
         record = RequestRecord(
-            connection_id=self.cid,
-            endpoint="ws",
-            model=create.model,
-            input_items=n_items,
-            previous_response_id=create.previous_response_id,
-            bytes_in=len(text.encode()),
-            store=create.store,
-            generate=create.generate is not False,
-            stream_id=sid,
+            connection_id=self.cid, endpoint="ws", model=create.model, input_items=n_items,
+            previous_response_id=create.previous_response_id, bytes_in=len(text.encode()),
+            store=create.store, generate=create.generate is not False, stream_id=sid,
         )
         self.state.stats.add_request(record)
         if self.in_flight:
             record.status, record.error_code = "error", "response_already_in_flight"
-            await self.send_error(
-                409,
-                "response_already_in_flight",
-                "A response is already in flight on this connection.",
-                stream_id=sid,
-                record=record,
-            )
+            await self.send_error(409, "response_already_in_flight",
+                                  "A response is already in flight on this connection.",
+                                  stream_id=sid, record=record)
             return
         try:
             prepared = prepare(self.state, create, self.lookup)
@@ -292,11 +239,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                 if text is None:
                     data = message.get("bytes") or b""
                     state.stats.add_in(cid, len(data))
-                    await _safe(
-                        conn.send_error(
-                            400, "invalid_request_error", "Binary frames are not supported."
-                        )
-                    )
+                    await _safe(conn.send_error(400, "invalid_request_error",
+                                                "Binary frames are not supported."))
                     continue
                 state.stats.add_in(cid, len(text.encode()))
                 await _safe(conn.handle(text, tg))

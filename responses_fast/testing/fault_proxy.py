@@ -442,7 +442,9 @@ class FaultProxy:
             if reset:
                 with contextlib.suppress(Exception):
                     sock = stream.extra(SocketAttribute.raw_socket)
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    sock.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
             with contextlib.suppress(Exception):
                 await stream.aclose()
 
@@ -605,26 +607,15 @@ def _chat_context(messages: Any) -> list[dict[str, Any]]:
         if not isinstance(m, dict):
             continue
         if m.get("role") == "tool":
-            items.append(
-                {
-                    "type": "function_call_output",
-                    "call_id": m.get("tool_call_id"),
-                    "output": m.get("content"),
-                }
-            )
+            items.append({"type": "function_call_output", "call_id": m.get("tool_call_id"),
+                          "output": m.get("content")})
             continue
         items.append({"type": "message", "role": m.get("role"), "content": m.get("content")})
         for call in m.get("tool_calls") or []:
             if isinstance(call, dict):
                 fn = call.get("function") or {}
-                items.append(
-                    {
-                        "type": "function_call",
-                        "call_id": call.get("id"),
-                        "name": fn.get("name"),
-                        "arguments": fn.get("arguments"),
-                    }
-                )
+                items.append({"type": "function_call", "call_id": call.get("id"),
+                              "name": fn.get("name"), "arguments": fn.get("arguments")})
     return items
 
 
@@ -647,3 +638,4 @@ def check_context(context: Sequence[dict[str, Any]]) -> list[str]:
                 problems.append(f"output of {cid} before its call")
             outputs.add(cid)
     return problems
+

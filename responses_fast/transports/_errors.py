@@ -71,7 +71,9 @@ def error_from_event(event: ErrorEvent) -> APIError:
     )
 
 
-def error_from_body(status: int, body: bytes, headers: Mapping[str, Any] | None = None) -> APIError:
+def error_from_body(
+    status: int, body: bytes, headers: Mapping[str, Any] | None = None
+) -> APIError:
     """An HTTP error answer (``{"error": {...}}`` or any body) as an APIError."""
     message, code, etype, param = f"HTTP {status}", None, None, None
     try:

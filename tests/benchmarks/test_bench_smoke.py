@@ -40,14 +40,8 @@ def test_floor_is_computed_from_the_script() -> None:
 
 def test_benchmark_smoke(tmp_path: Path) -> None:
     params = BenchParams(
-        turns=2,
-        repetitions=1,
-        speeds=(1000.0,),
-        delays=(0.0,),
-        tool_scale=0.1,
-        cost_model=CostModel(0.01, 0.2, 1e-7),
-        cost_speeds=(1000.0,),
-        cost_delays=(0.0,),
+        turns=2, repetitions=1, speeds=(1000.0,), delays=(0.0,), tool_scale=0.1,
+        cost_model=CostModel(0.01, 0.2, 1e-7), cost_speeds=(1000.0,), cost_delays=(0.0,),
         rtt_samples=3,
     )
     result = run_benchmark(params, progress=lambda s: None)

@@ -40,16 +40,9 @@ SCRIPT: list[Any] = [
 ]
 
 PATTERNS = {
-    "responses": [
-        event(t)
-        for t in (
-            "response.created",
-            "response.output_item.added",
-            "response.output_item.done",
-            "response.completed",
-            "response.function_call_arguments.delta",
-        )
-    ],
+    "responses": [event(t) for t in ("response.created", "response.output_item.added",
+                                     "response.output_item.done", "response.completed",
+                                     "response.function_call_arguments.delta")],
     "chat": [b"text/event-stream", b'"tool_calls"', b'"finish_reason"', b"[DONE]"],
 }
 
@@ -84,13 +77,8 @@ async def one_run(transport: str, plan: list[ProxyFault | None]) -> None:
     async with scripted_server(SCRIPT) as server, FaultProxy(server.port) as proxy:
         proxy.plan(*plan)
         async with AgentSession(
-            "scripted",
-            tools=tools.tools(),
-            base_url=proxy.base_url,
-            api_key="sk-x",
-            transport=transport,
-            retry=RETRY,
-            timeouts=Timeouts(connect=2, read=2, close=0.2),
+            "scripted", tools=tools.tools(), base_url=proxy.base_url, api_key="sk-x",
+            transport=transport, retry=RETRY, timeouts=Timeouts(connect=2, read=2, close=0.2),
         ) as session:
             try:
                 result = await session.run("go")
@@ -111,12 +99,8 @@ async def one_run(transport: str, plan: list[ProxyFault | None]) -> None:
         assert check_context(ctx) == [], plan
 
 
-@settings(
-    max_examples=int(os.environ.get("RF_FUZZ_EXAMPLES", "25")),
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@settings(max_examples=int(os.environ.get("RF_FUZZ_EXAMPLES", "25")), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
 def test_any_fault_sequence_keeps_exactly_once(case: tuple[str, list[ProxyFault | None]]) -> None:
     transport, plan = case

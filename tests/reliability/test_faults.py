@@ -50,7 +50,9 @@ SCRIPT: list[Any] = [
 ]
 
 
-def session(base_url: str, tools: CountingTools, transport: str, **kw: Any) -> AgentSession:
+def session(
+    base_url: str, tools: CountingTools, transport: str, **kw: Any
+) -> AgentSession:
     kw.setdefault("retry", FAST)
     kw.setdefault("timeouts", Timeouts(connect=2, read=2, close=0.5))
     return AgentSession(
@@ -129,9 +131,7 @@ async def test_clean_run_through_the_proxy(transport: str) -> None:
     result, tools, proxy, _ = await run_through([], transport)
     assert result.final_text == "All done."
     assert dict(tools.executions) == {
-        "write_file:a.txt": 1,
-        "read_file:a.txt": 1,
-        "write_file:b.txt": 1,
+        "write_file:a.txt": 1, "read_file:a.txt": 1, "write_file:b.txt": 1,
     }
     assert_invariants(tools, result.items, proxy)
     assert proxy.fired == []
@@ -201,9 +201,7 @@ async def test_drop_while_a_tool_is_running(transport: str) -> None:
     assert tools.executions["write_file:b.txt"] == 1
     assert_invariants(tools, result.items, proxy)
     slow_outputs = [
-        i
-        for ctx in proxy.contexts()[-1:]
-        for i in ctx
+        i for ctx in proxy.contexts()[-1:] for i in ctx
         if i.get("type") == "function_call_output" and "slow s done" in str(i.get("output"))
     ]
     assert len(slow_outputs) == 1
@@ -217,11 +215,9 @@ async def test_server_closes_the_socket_mid_stream(code: int) -> None:
         SCRIPT[2],
     ]
     tools = CountingTools()
-    async with (
-        scripted_server(script) as server,
-        FaultProxy(server.port) as proxy,
-        session(proxy.base_url, tools, "websocket") as s,
-    ):
+    async with scripted_server(script) as server, FaultProxy(server.port) as proxy, session(
+        proxy.base_url, tools, "websocket"
+    ) as s:
         result = await s.run("go")
     assert result.final_text == "All done."
     assert result.turns[1].attempts == 2
@@ -261,7 +257,9 @@ async def test_connection_refused_then_accepted(transport: str) -> None:
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_stalled_stream_longer_than_the_read_timeout(transport: str) -> None:
-    fault = ProxyFault.stall(5.0, after=mid_stream(transport), then="drop")
+    fault = ProxyFault.stall(
+        5.0, after=mid_stream(transport), then="drop"
+    )
     with anyio.fail_after(10):
         result, tools, proxy, _ = await run_through(
             [fault], transport, timeouts=Timeouts(connect=2, read=0.3, close=0.2)
@@ -284,9 +282,7 @@ async def test_websocket_warmup_fails(fault: ProxyFault) -> None:
     """The warm-up (generate: false) on connect stalls or dies: the first turn still runs once."""
     with anyio.fail_after(10):
         result, tools, proxy, _ = await run_through(
-            [fault],
-            "websocket",
-            warm_first=True,
+            [fault], "websocket", warm_first=True,
             timeouts=Timeouts(connect=2, read=0.3, close=0.2),
         )
     assert len(proxy.fired) == 1
@@ -302,12 +298,9 @@ async def test_server_stall_fault_hits_read_timeout(transport: str) -> None:
         *SCRIPT[1:],
     ]
     tools = CountingTools()
-    async with (
-        scripted_server(script) as server,
-        session(
-            server.base_url, tools, transport, timeouts=Timeouts(connect=2, read=0.25, close=0.2)
-        ) as s,
-    ):
+    async with scripted_server(script) as server, session(
+        server.base_url, tools, transport, timeouts=Timeouts(connect=2, read=0.25, close=0.2)
+    ) as s:
         with anyio.fail_after(10):
             result = await s.run("go")
     assert result.final_text == "All done."
@@ -350,11 +343,9 @@ async def test_server_errors_are_retried(transport: str, fault: dict[str, Any]) 
     script = [SCRIPT[0], {"output": SCRIPT[1], "fault": {**fault, "times": 2}}, SCRIPT[2]]
     tools = CountingTools()
     reconnects: list[Reconnected] = []
-    async with (
-        scripted_server(script) as server,
-        FaultProxy(server.port) as proxy,
-        session(proxy.base_url, tools, transport) as s,
-    ):
+    async with scripted_server(script) as server, FaultProxy(server.port) as proxy, session(
+        proxy.base_url, tools, transport
+    ) as s:
         async with s.stream("go") as events:
             async for e in events:
                 if isinstance(e, Reconnected):
@@ -374,7 +365,8 @@ async def test_server_errors_are_retried(transport: str, fault: dict[str, Any]) 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_persistent_server_error_exhausts_retries(transport: str) -> None:
-    script = [{"output": SCRIPT[0], "fault": {"kind": "http_status", "status": 500, "times": 100}}]
+    script = [{"output": SCRIPT[0], "fault": {"kind": "http_status", "status": 500,
+                                              "times": 100}}]
     tools = CountingTools()
     async with scripted_server(script) as server, session(server.base_url, tools, transport) as s:
         with pytest.raises(RetriesExhausted) as info:
@@ -386,9 +378,8 @@ async def test_persistent_server_error_exhausts_retries(transport: str) -> None:
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_retry_after_longer_than_allowed_is_not_retried(transport: str) -> None:
-    script = [
-        {"output": SCRIPT[0], "fault": {"kind": "http_status", "status": 429, "retry_after": 3600}}
-    ]
+    script = [{"output": SCRIPT[0], "fault": {"kind": "http_status", "status": 429,
+                                              "retry_after": 3600}}]
     tools = CountingTools()
     async with scripted_server(script) as server, session(server.base_url, tools, transport) as s:
         with anyio.fail_after(5), pytest.raises(RateLimitError) as info:
@@ -411,10 +402,9 @@ async def test_websocket_lifetime_limit_costs_one_retry() -> None:
     ]
     tools = CountingTools()
     two = RetryPolicy(initial_delay=0.01, max_delay=0.05, max_attempts=2)
-    async with (
-        scripted_server(script, max_connection_age=0.25) as server,
-        session(server.base_url, tools, "websocket", retry=two) as s,
-    ):
+    async with scripted_server(script, max_connection_age=0.25) as server, session(
+        server.base_url, tools, "websocket", retry=two
+    ) as s:
         reasons: list[str] = []
         async with s.stream("go") as events:
             async for e in events:
@@ -434,11 +424,9 @@ async def test_websocket_server_forgot_the_chain() -> None:
     """store=false and the server's connection cache evicted the response the session continues:
     previous_response_not_found, then the full context on the same socket."""
     tools = CountingTools()
-    async with (
-        scripted_server(SCRIPT) as server,
-        FaultProxy(server.port) as proxy,
-        session(proxy.base_url, tools, "websocket") as s,
-    ):
+    async with scripted_server(SCRIPT) as server, FaultProxy(server.port) as proxy, session(
+        proxy.base_url, tools, "websocket"
+    ) as s:
         server.state.config.connection_cache_size = 0
         result = await s.run("go")
     assert result.final_text == "All done."
@@ -465,11 +453,9 @@ async def test_server_restarted_between_runs(transport: str, store: bool) -> Non
     previous_response_id (HTTP with store) or a dead socket (WebSocket) costs at most one retry
     and the full context is resent; no tool runs again."""
     tools = CountingTools()
-    async with (
-        scripted_server(RESTART_SCRIPT) as first,
-        scripted_server(RESTART_SCRIPT) as second,
-        FaultProxy(first.port) as proxy,
-    ):
+    async with scripted_server(RESTART_SCRIPT) as first, scripted_server(
+        RESTART_SCRIPT
+    ) as second, FaultProxy(first.port) as proxy:
         async with session(proxy.base_url, tools, transport, store=store) as s:
             r1 = await s.run("write a and b")
             assert r1.final_text == "All done."

@@ -32,7 +32,8 @@ TRANSPORTS = [t for t in ("websocket", "http", "chat", "cerebras") if t in TRANS
 FAST = RetryPolicy(initial_delay=0.01, max_delay=0.05, max_attempts=3)
 
 SCRIPT: list[Any] = [
-    [{"type": "function_call", "name": "write_file", "arguments": {"path": "a.txt", "text": "A"}}],
+    [{"type": "function_call", "name": "write_file",
+      "arguments": {"path": "a.txt", "text": "A"}}],
     ["Done."],
 ]
 
@@ -87,32 +88,23 @@ def base_url_for(server: Any, proxy: FaultProxy | None, transport: str) -> str:
 
 def make_session(base_url: str, transport: str, key: str, tools: CountingTools) -> AgentSession:
     return AgentSession(
-        "scripted",
-        tools=tools.tools(),
-        base_url=base_url,
-        api_key=key,
-        transport=transport,
-        retry=FAST,
-        timeouts=Timeouts(connect=2, read=2, close=0.5),
+        "scripted", tools=tools.tools(), base_url=base_url, api_key=key, transport=transport,
+        retry=FAST, timeouts=Timeouts(connect=2, read=2, close=0.5),
     )
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_key_never_appears_in_logs_errors_or_reprs(transport: str, capture: Capture) -> None:
+async def test_key_never_appears_in_logs_errors_or_reprs(
+    transport: str, capture: Capture
+) -> None:
     texts: list[str] = []
     tools = CountingTools()
-    async with (
-        scripted_server(SCRIPT, api_key=KEY, log_level="debug") as server,
-        FaultProxy(server.port) as proxy,
-    ):
+    async with scripted_server(SCRIPT, api_key=KEY, log_level="debug") as server, FaultProxy(
+        server.port
+    ) as proxy:
         # One connection dropped mid-stream, so the retry and reconnect paths log as well.
-        proxy.plan(
-            ProxyFault.drop(
-                after=b'"tool_calls"'
-                if transport in ("chat", "cerebras")
-                else b'"type":"response.output_item.done"'
-            )
-        )
+        proxy.plan(ProxyFault.drop(after=b'"tool_calls"' if transport in ("chat", "cerebras")
+                                   else b'"type":"response.output_item.done"'))
         async with make_session(proxy.base_url, transport, KEY, tools) as session:
             texts += [repr(session), str(session), repr(session.transport)]
             result = await session.run("write a")

@@ -33,9 +33,8 @@ REPLY_TIMEOUT = 5.0
 VALID_CREATE: dict[str, Any] = {
     "type": "response.create",
     "model": "scripted",
-    "input": [
-        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
-    ],
+    "input": [{"type": "message", "role": "user", "content": [
+        {"type": "input_text", "text": "hello"}]}],
     "instructions": "be brief",
     "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
     "store": False,
@@ -51,11 +50,8 @@ def server() -> Iterator[ServerThread]:
 # --------------------------------------------------------------------------- strategies
 
 json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**70), 2**70),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=20),
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20),
 )
 json_values = st.recursive(
     json_scalars,
@@ -64,18 +60,8 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-FIELDS = [
-    *VALID_CREATE,
-    "previous_response_id",
-    "generate",
-    "stream",
-    "background",
-    "max_output_tokens",
-    "tool_choice",
-    "parallel_tool_calls",
-    "stream_id",
-    "metadata",
-]
+FIELDS = [*VALID_CREATE, "previous_response_id", "generate", "stream", "background",
+          "max_output_tokens", "tool_choice", "parallel_tool_calls", "stream_id", "metadata"]
 
 
 @st.composite
@@ -140,18 +126,12 @@ class WSClient:
                 raw = ws.recv(timeout=REPLY_TIMEOUT)
                 event = json.loads(raw)
                 replies.append(event)
-                if event.get("type") in (
-                    "error",
-                    "response.completed",
-                    "response.failed",
-                    "response.incomplete",
-                    "response.steer.failed",
-                ):
+                if event.get("type") in ("error", "response.completed", "response.failed",
+                                         "response.incomplete", "response.steer.failed"):
                     return replies
-                if (
-                    event.get("type") == "response.completed"
-                    and event.get("response", {}).get("id") is None
-                ):
+                if event.get("type") == "response.completed" and event.get("response", {}).get(
+                    "id"
+                ) is None:
                     return replies
         except ConnectionClosed:
             self.ws = None
@@ -179,11 +159,8 @@ def check_ws_replies(replies: list[dict[str, Any]]) -> None:
     if last["type"] == "error":
         assert_error_shape(last)
     else:
-        assert last["type"] in (
-            "response.completed",
-            "response.incomplete",
-            "response.steer.failed",
-        ), last
+        assert last["type"] in ("response.completed", "response.incomplete",
+                                "response.steer.failed"), last
 
 
 def normal_request_works(client: WSClient) -> None:
@@ -273,7 +250,8 @@ def test_http_survives_random_and_mutated_bodies(server: ServerThread) -> None:
         @given(case=http_bodies())
         def fuzz(case: tuple[str, bytes]) -> None:
             path, body = case
-            check_http(http.post(path, content=body, headers={"content-type": "application/json"}))
+            check_http(http.post(path, content=body,
+                                 headers={"content-type": "application/json"}))
 
         fuzz()
         ok = http.post("/v1/responses", json={**VALID_CREATE, "stream": False})

@@ -16,26 +16,22 @@ CMD = [sys.executable, "-c", "from responses_fast.cli.main import main; raise Sy
 def test_serve_help() -> None:
     out = subprocess.run([*CMD, "serve", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
-    for flag in ("--host", "--port", "--script", "--tokens-per-second", "--ttft", "--api-key-env"):
+    for flag in ("--host", "--port", "--script", "--tokens-per-second", "--ttft",
+                 "--api-key-env"):
         assert flag in out.stdout
 
 
 def test_serve_runs_a_script(tmp_path: Path) -> None:
     script = tmp_path / "s.json"
     script.write_text(json.dumps({"tokens_per_second": 0, "turns": [["from the file"]]}))
-    with subprocess.Popen(
-        [*CMD, "serve", "--port", "0", "--script", str(script)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
+    with subprocess.Popen([*CMD, "serve", "--port", "0", "--script", str(script)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline()
             base = line.split(" on ")[1].split(" ")[0]
-            r = httpx.post(
-                f"{base}/responses", json={"model": "scripted", "input": "x"}, timeout=30
-            )
+            r = httpx.post(f"{base}/responses", json={"model": "scripted", "input": "x"},
+                           timeout=30)
             assert r.json()["output"][0]["content"][0]["text"] == "from the file"
         finally:
             proc.send_signal(signal.SIGINT)
@@ -45,10 +41,6 @@ def test_serve_runs_a_script(tmp_path: Path) -> None:
 
 
 def test_serve_missing_key_env() -> None:
-    out = subprocess.run(
-        [*CMD, "serve", "--api-key-env", "RF_SURELY_UNSET_VAR"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = subprocess.run([*CMD, "serve", "--api-key-env", "RF_SURELY_UNSET_VAR"],
+                         capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "RF_SURELY_UNSET_VAR" in out.stderr

@@ -18,13 +18,13 @@ pytestmark = pytest.mark.anyio
 
 
 def script(fault: dict[str, Any]) -> list[Any]:
-    return [{"output": [{"type": "message", "text": "hello world, long enough"}], "fault": fault}]
+    return [{"output": [{"type": "message", "text": "hello world, long enough"}],
+             "fault": fault}]
 
 
 async def create(ws: ClientConnection) -> None:
-    await ws.send(
-        orjson.dumps({"type": "response.create", "model": "scripted", "input": "hi"}).decode()
-    )
+    await ws.send(orjson.dumps({"type": "response.create", "model": "scripted",
+                                "input": "hi"}).decode())
 
 
 async def recv(ws: ClientConnection) -> dict[str, Any]:
@@ -117,22 +117,16 @@ async def test_http_error_fault_mid_stream_is_flat() -> None:
         assert len(msgs) == 4
         last = orjson.loads(msgs[-1].data)
         assert msgs[-1].event == "error"
-        assert last == {
-            "type": "error",
-            "code": "server_error",
-            "param": None,
-            "message": last["message"],
-            "sequence_number": 3,
-        }
+        assert last == {"type": "error", "code": "server_error", "param": None,
+                        "message": last["message"], "sequence_number": 3}
 
 
 async def test_http_close_fault_cuts_the_body() -> None:
     async with serve(script({"kind": "close", "after_events": 2})) as server:
         async with httpx.AsyncClient(base_url=server.base_url) as c:
             with pytest.raises(httpx.RemoteProtocolError):
-                await c.post(
-                    "/responses", json={"model": "scripted", "input": "hi", "stream": True}
-                )
+                await c.post("/responses",
+                             json={"model": "scripted", "input": "hi", "stream": True})
             r = await c.post("/responses", json={"model": "scripted", "input": "hi"})
             assert r.status_code == 200 and r.json()["status"] == "completed"
 
@@ -140,9 +134,8 @@ async def test_http_close_fault_cuts_the_body() -> None:
 async def test_http_stall_fault() -> None:
     fault = {"kind": "stall", "after_events": 1, "seconds": 0.2}
     async with serve(script(fault)) as server, httpx.AsyncClient(base_url=server.base_url) as c:
-        async with c.stream(
-            "POST", "/responses", json={"model": "scripted", "input": "hi", "stream": True}
-        ) as r:
+        async with c.stream("POST", "/responses",
+                            json={"model": "scripted", "input": "hi", "stream": True}) as r:
             body = b"".join([chunk async for chunk in r.aiter_bytes()])
         types = [m.event for m in SSEDecoder().feed(body)]
         assert types[0] == "response.created" and types[-1] == "response.completed"
@@ -153,21 +146,18 @@ async def test_chat_faults() -> None:
         {"output": ["a"], "fault": {"kind": "error", "status": 503, "retry_after": 1}},
     ]
     async with serve(turns) as server, httpx.AsyncClient(base_url=server.base_url) as c:
-        body = {
-            "model": "scripted",
-            "messages": [{"role": "user", "content": "hi"}],
-            "stream": True,
-        }
+        body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}],
+                "stream": True}
         r = await c.post("/chat/completions", json=body)
         assert r.status_code == 503 and r.headers["retry-after"] == "1"
-        server.set_script(
-            [{"output": ["abcdefgh"], "fault": {"kind": "error", "after_events": 2, "status": 429}}]
-        )
+        server.set_script([{"output": ["abcdefgh"],
+                            "fault": {"kind": "error", "after_events": 2, "status": 429}}])
         r = await c.post("/chat/completions", json=body)
         lines = [ln for ln in r.text.split("\n") if ln.startswith("data: ")]
         last = orjson.loads(lines[-1][6:])
         assert last["status_code"] == 429 and last["error"]["code"] == "rate_limit_exceeded"
-        server.set_script([{"output": ["abcdefgh"], "fault": {"kind": "close", "after_events": 2}}])
+        server.set_script([{"output": ["abcdefgh"], "fault": {"kind": "close",
+                                                               "after_events": 2}}])
         with pytest.raises(httpx.RemoteProtocolError):
             await c.post("/chat/completions", json=body)
 

@@ -24,20 +24,16 @@ async def test_pre_stream_errors_have_the_openai_shape() -> None:
         assert r.json()["error"]["type"] == "invalid_request_error"
         r = await c.post("/responses", json={"model": "nope", "input": "x"})
         assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
-        r = await c.post(
-            "/responses",
-            json={"model": "scripted", "input": "x", "previous_response_id": "resp_zzz"},
-        )
+        r = await c.post("/responses", json={"model": "scripted", "input": "x",
+                                             "previous_response_id": "resp_zzz"})
         assert r.status_code == 400
         assert r.json()["error"]["code"] == "previous_response_not_found"
         r = await c.get("/responses/resp_zzz")
         assert r.status_code == 404
         r = await c.post("/chat/completions", json={"model": "scripted", "messages": "x"})
         assert r.status_code == 400
-        r = await c.post(
-            "/chat/completions",
-            json={"model": "nope", "messages": [{"role": "user", "content": "x"}]},
-        )
+        r = await c.post("/chat/completions",
+                         json={"model": "nope", "messages": [{"role": "user", "content": "x"}]})
         assert r.status_code == 404
         assert all(h in r.headers for h in ("x-request-id",))
 
@@ -45,20 +41,14 @@ async def test_pre_stream_errors_have_the_openai_shape() -> None:
 async def test_api_key_on_http() -> None:
     async with serve(SCRIPT, api_key="sk-right") as server:
         async with httpx.AsyncClient(base_url=server.base_url) as c:
-            r = await c.post(
-                "/responses",
-                json={"model": "echo", "input": "x"},
-                headers={"Authorization": "Bearer wrong"},
-            )
+            r = await c.post("/responses", json={"model": "echo", "input": "x"},
+                             headers={"Authorization": "Bearer wrong"})
             assert r.status_code == 401
             assert r.json()["error"]["code"] == "invalid_api_key"
             r = await c.post("/chat/completions", json={"model": "echo", "messages": []})
             assert r.status_code == 401
-            r = await c.post(
-                "/responses",
-                json={"model": "echo", "input": "x"},
-                headers={"Authorization": "Bearer sk-right"},
-            )
+            r = await c.post("/responses", json={"model": "echo", "input": "x"},
+                             headers={"Authorization": "Bearer sk-right"})
             assert r.status_code == 200
 
 
@@ -92,30 +82,17 @@ async def test_models_and_tcp_warming() -> None:
 
 
 async def test_script_end_and_alternatives() -> None:
-    turns = [
-        {
-            "alternatives": [
-                {"match": "red", "output": ["saw red"]},
-                {"output": ["saw something else"]},
-            ]
-        }
-    ]
+    turns = [{"alternatives": [{"match": "red", "output": ["saw red"]},
+                               {"output": ["saw something else"]}]}]
     async with serve(turns) as server, httpx.AsyncClient(base_url=server.base_url) as c:
         r = await c.post("/responses", json={"model": "scripted", "input": "a red car"})
         assert r.json()["output"][0]["content"][0]["text"] == "saw red"
         r = await c.post("/responses", json={"model": "scripted", "input": "blue"})
         assert r.json()["output"][0]["content"][0]["text"] == "saw something else"
-        r = await c.post(
-            "/responses",
-            json={
-                "model": "scripted",
-                "input": [
-                    {"role": "user", "content": "x"},
-                    {"role": "assistant", "content": "y"},
-                    {"role": "user", "content": "z"},
-                ],
-            },
-        )
+        r = await c.post("/responses", json={"model": "scripted", "input": [
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "content": "y"},
+            {"role": "user", "content": "z"}]})
         assert r.json()["output"][0]["content"][0]["text"] == "(script ended)"
 
 

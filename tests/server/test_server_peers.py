@@ -21,34 +21,15 @@ from responses_fast.server import serve
 
 pytestmark = pytest.mark.anyio
 
-TOOLS: list[Any] = [
-    {
-        "type": "function",
-        "name": "read_file",
-        "description": "Read a file",
-        "parameters": {
-            "type": "object",
-            "properties": {"path": {"type": "string"}},
-            "required": ["path"],
-        },
-        "strict": False,
-    }
-]
-CHAT_TOOLS: list[Any] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "read_file",
-            "description": "Read a file",
-            "parameters": {"type": "object", "properties": {"path": {"type": "string"}}},
-        },
-    }
-]
+TOOLS: list[Any] = [{"type": "function", "name": "read_file", "description": "Read a file",
+                     "parameters": {"type": "object", "properties": {"path": {"type": "string"}},
+                                    "required": ["path"]}, "strict": False}]
+CHAT_TOOLS: list[Any] = [{"type": "function", "function": {
+    "name": "read_file", "description": "Read a file",
+    "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}}]
 SCRIPT = [
-    [
-        {"type": "function_call", "name": "read_file", "arguments": {"path": "a.py"}},
-        {"type": "function_call", "name": "read_file", "arguments": '{"path": "b.py"}'},
-    ],
+    [{"type": "function_call", "name": "read_file", "arguments": {"path": "a.py"}},
+     {"type": "function_call", "name": "read_file", "arguments": '{"path": "b.py"}'}],
     [{"type": "message", "text": "Fixed the bug in a.py."}],
 ]
 
@@ -78,10 +59,8 @@ async def test_openai_http_stream_full_history_store_false() -> None:
             calls = [o for o in first.output if isinstance(o, ResponseFunctionToolCall)]
             assert [c.call_id for c in calls] == ["call_0_0", "call_0_1"]
             history += [c.model_dump(exclude_none=True) for c in calls]
-            history += [
-                {"type": "function_call_output", "call_id": c.call_id, "output": "ok"}
-                for c in calls
-            ]
+            history += [{"type": "function_call_output", "call_id": c.call_id, "output": "ok"}
+                        for c in calls]
             second = await _stream_turn(client, input=history, store=False)
             msg = second.output[0]
             assert isinstance(msg, ResponseOutputMessage)
@@ -98,18 +77,15 @@ async def test_openai_http_stream_store_true_previous_response_id() -> None:
             first = await _stream_turn(client, input="fix a.py", store=True)
             outputs: list[Any] = [
                 {"type": "function_call_output", "call_id": c.call_id, "output": "ok"}
-                for c in first.output
-                if isinstance(c, ResponseFunctionToolCall)
-            ]
+                for c in first.output if isinstance(c, ResponseFunctionToolCall)]
             second = await _stream_turn(client, input=outputs, previous_response_id=first.id)
             assert second.output_text == "Fixed the bug in a.py."
             assert second.previous_response_id == first.id
             got = await client.responses.retrieve(second.id)
             assert got.id == second.id and got.output_text == "Fixed the bug in a.py."
             with pytest.raises(openai.BadRequestError) as info:
-                await client.responses.create(
-                    model="scripted", input="x", previous_response_id="resp_missing"
-                )
+                await client.responses.create(model="scripted", input="x",
+                                              previous_response_id="resp_missing")
             assert info.value.code == "previous_response_not_found"
             assert info.value.request_id is not None
 
@@ -132,9 +108,8 @@ async def test_openai_non_streaming_create() -> None:
 async def test_openai_responses_stream_helper() -> None:
     async with serve(SCRIPT) as server:
         async with openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test") as client:
-            async with client.responses.stream(
-                model="scripted", input="fix", tools=TOOLS
-            ) as stream:
+            async with client.responses.stream(model="scripted", input="fix",
+                                               tools=TOOLS) as stream:
                 final = await stream.get_final_response()
             assert [o.type for o in final.output] == ["function_call", "function_call"]
             async with client.responses.stream(model="echo", input="abcdefghij") as stream:
@@ -148,12 +123,8 @@ async def test_openai_chat_completions_stream_with_tools() -> None:
     async with serve(SCRIPT) as server:
         async with openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test") as client:
             stream = await client.chat.completions.create(
-                model="scripted",
-                messages=[{"role": "user", "content": "fix a.py"}],
-                tools=CHAT_TOOLS,
-                stream=True,
-                stream_options={"include_usage": True},
-            )
+                model="scripted", messages=[{"role": "user", "content": "fix a.py"}],
+                tools=CHAT_TOOLS, stream=True, stream_options={"include_usage": True})
             args: dict[int, str] = {}
             ids: dict[int, str] = {}
             finish = None
@@ -176,26 +147,15 @@ async def test_openai_chat_completions_stream_with_tools() -> None:
             assert isinstance(usage_chunk.usage.prompt_tokens, int)
 
             resp = await client.chat.completions.create(
-                model="scripted",
-                tools=CHAT_TOOLS,
-                messages=[
+                model="scripted", tools=CHAT_TOOLS, messages=[
                     {"role": "user", "content": "fix a.py"},
-                    {
-                        "role": "assistant",
-                        "content": None,
-                        "tool_calls": [
-                            {
-                                "id": ids[i],
-                                "type": "function",
-                                "function": {"name": "read_file", "arguments": args[i]},
-                            }
-                            for i in (0, 1)
-                        ],
-                    },
+                    {"role": "assistant", "content": None, "tool_calls": [
+                        {"id": ids[i], "type": "function",
+                         "function": {"name": "read_file", "arguments": args[i]}}
+                        for i in (0, 1)]},
                     {"role": "tool", "tool_call_id": ids[0], "content": "x"},
                     {"role": "tool", "tool_call_id": ids[1], "content": "y"},
-                ],
-            )
+                ])
             assert resp.choices[0].message.content == "Fixed the bug in a.py."
             assert resp.choices[0].finish_reason == "stop"
             assert resp.usage is not None and resp.usage.completion_tokens > 0
@@ -203,15 +163,11 @@ async def test_openai_chat_completions_stream_with_tools() -> None:
 
 async def test_cerebras_sdk_two_turns() -> None:
     async with serve(SCRIPT) as server:
-        client = AsyncCerebras(
-            base_url=f"http://127.0.0.1:{server.port}",
-            api_key="csk-test",
-            warm_tcp_connection=False,
-        )
+        client = AsyncCerebras(base_url=f"http://127.0.0.1:{server.port}", api_key="csk-test",
+                               warm_tcp_connection=False)
         messages: list[Any] = [{"role": "user", "content": "fix a.py"}]
         stream = await client.chat.completions.create(
-            model="scripted", messages=messages, tools=CHAT_TOOLS, stream=True
-        )
+            model="scripted", messages=messages, tools=CHAT_TOOLS, stream=True)
         calls: dict[int, dict[str, str]] = {}
         last = None
         async for chunk in stream:
@@ -230,25 +186,14 @@ async def test_cerebras_sdk_two_turns() -> None:
         assert last.time_info is not None
         assert last.choices[0].finish_reason == "tool_calls"
         assert calls[0] == {"id": "call_0_0", "name": "read_file", "arguments": '{"path":"a.py"}'}
-        messages.append(
-            {
-                "role": "assistant",
-                "tool_calls": [
-                    {
-                        "id": c["id"],
-                        "type": "function",
-                        "function": {"name": c["name"], "arguments": c["arguments"]},
-                    }
-                    for c in calls.values()
-                ],
-            }
-        )
-        messages += [
-            {"role": "tool", "tool_call_id": c["id"], "content": "ok"} for c in calls.values()
-        ]
+        messages.append({"role": "assistant", "tool_calls": [
+            {"id": c["id"], "type": "function",
+             "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in calls.values()]})
+        messages += [{"role": "tool", "tool_call_id": c["id"], "content": "ok"}
+                     for c in calls.values()]
         stream = await client.chat.completions.create(
-            model="scripted", messages=messages, tools=CHAT_TOOLS, stream=True
-        )
+            model="scripted", messages=messages, tools=CHAT_TOOLS, stream=True)
         text = ""
         async for chunk in stream:
             for choice in chunk.choices or []:
@@ -260,12 +205,8 @@ async def test_cerebras_sdk_two_turns() -> None:
 
 
 async def test_openai_sdk_reconnects_after_1012_fault() -> None:
-    turns: list[Any] = [
-        {
-            "output": ["hello after the drop"],
-            "fault": {"kind": "close", "after_events": 2, "code": 1012},
-        }
-    ]
+    turns: list[Any] = [{"output": ["hello after the drop"],
+                         "fault": {"kind": "close", "after_events": 2, "code": 1012}}]
     reconnects: list[int | None] = []
     async with serve(turns) as server:
         client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test")
@@ -285,8 +226,8 @@ async def test_openai_sdk_reconnects_after_1012_fault() -> None:
                         async def resend() -> None:
                             while not reconnects:  # noqa: ASYNC110 - waits on the SDK's callback
                                 await anyio.sleep(0.01)
-                            await conn.response.create(model="scripted", input="hi", store=False)
-
+                            await conn.response.create(model="scripted", input="hi",
+                                                       store=False)
                         tg.start_soon(resend)
                     if ev.type == "response.completed":
                         break
@@ -297,9 +238,8 @@ async def test_openai_sdk_reconnects_after_1012_fault() -> None:
 
 
 async def test_openai_sdk_retries_429_with_retry_after() -> None:
-    turns: list[Any] = [
-        {"output": ["ok"], "fault": {"kind": "http_status", "status": 429, "retry_after": 0.05}}
-    ]
+    turns: list[Any] = [{"output": ["ok"],
+                         "fault": {"kind": "http_status", "status": 429, "retry_after": 0.05}}]
     async with serve(turns) as server:
         async with openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test") as client:
             resp = await client.responses.create(model="scripted", input="hi")

@@ -45,51 +45,32 @@ def test_split_tokens_round_trips(text: str) -> None:
 
 
 def test_turn_index_counts_runs_of_model_items() -> None:
-    ctx = context_from_items(
-        [
-            user("go"),
-            {"type": "reasoning", "id": "rs", "summary": []},
-            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
-            {"type": "function_call", "call_id": "c2", "name": "f", "arguments": "{}"},
-            {"type": "function_call_output", "call_id": "c1", "output": "x"},
-            {"type": "function_call_output", "call_id": "c2", "output": "y"},
-            {
-                "type": "message",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": "done"}],
-            },
-            user("more"),
-        ]
-    )
+    ctx = context_from_items([
+        user("go"),
+        {"type": "reasoning", "id": "rs", "summary": []},
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call", "call_id": "c2", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "x"},
+        {"type": "function_call_output", "call_id": "c2", "output": "y"},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text",
+                                                             "text": "done"}]},
+        user("more"),
+    ])
     assert count_model_turns(ctx) == 2
-    msgs = context_from_messages(
-        [
-            {"role": "system", "content": "s"},
-            {"role": "user", "content": "u"},
-            {"role": "assistant", "tool_calls": []},
-            {"role": "tool", "content": "t"},
-            {"role": "assistant", "content": "a"},
-            {"role": "assistant", "content": "b"},
-        ]
-    )
+    msgs = context_from_messages([
+        {"role": "system", "content": "s"}, {"role": "user", "content": "u"},
+        {"role": "assistant", "tool_calls": []}, {"role": "tool", "content": "t"},
+        {"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"},
+    ])
     assert count_model_turns(msgs) == 2
 
 
 def test_plan_selects_turn_alternative_and_end() -> None:
-    script = parse_script(
-        {
-            "turns": [
-                ["first"],
-                {
-                    "alternatives": [
-                        {"match": "ERROR", "output": ["fix it"]},
-                        {"output": ["fine"]},
-                    ],
-                    "tokens": {"input_tokens": 7},
-                },
-            ]
-        }
-    )
+    script = parse_script({"turns": [
+        ["first"],
+        {"alternatives": [{"match": "ERROR", "output": ["fix it"]}, {"output": ["fine"]}],
+         "tokens": {"input_tokens": 7}},
+    ]})
     assert plan_turn(script, context_from_items([user("hi")])).items[0].text == "first"
     ctx = [user("hi"), {"type": "message", "role": "assistant", "content": "first"}]
     plan = plan_turn(script, context_from_items([*ctx, user("got an ERROR here")]))
@@ -101,20 +82,13 @@ def test_plan_selects_turn_alternative_and_end() -> None:
 
 
 def test_call_ids_and_arguments() -> None:
-    script = parse_script(
-        [
-            [
-                {"type": "function_call", "name": "f", "arguments": {"a": 1}},
-                {"type": "function_call", "name": "g", "arguments": "{}", "call_id": "mine"},
-            ]
-        ]
-    )
+    script = parse_script([[{"type": "function_call", "name": "f", "arguments": {"a": 1}},
+                            {"type": "function_call", "name": "g", "arguments": "{}",
+                             "call_id": "mine"}]])
     events = response_schedule(plan_turn(script, []), SKELETON, USAGE, None, 0)
     done = events[-1][1]["response"]["output"]
     assert [(o["id"], o["call_id"], o["arguments"]) for o in done] == [
-        ("fc_0_0", "call_0_0", '{"a":1}'),
-        ("fc_0_1", "mine", "{}"),
-    ]
+        ("fc_0_0", "call_0_0", '{"a":1}'), ("fc_0_1", "mine", "{}")]
 
 
 def test_schedule_order_and_pacing_offsets() -> None:
@@ -122,23 +96,14 @@ def test_schedule_order_and_pacing_offsets() -> None:
     events = response_schedule(plan_turn(script, []), SKELETON, USAGE, 10.0, 0.5)
     types = [e["type"] for _, e in events]
     assert types == [
-        "response.created",
-        "response.in_progress",
-        "response.output_item.added",
-        "response.reasoning_summary_part.added",
-        "response.reasoning_summary_text.delta",
-        "response.reasoning_summary_text.done",
-        "response.reasoning_summary_part.done",
-        "response.output_item.done",
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.output_text.delta",
-        "response.output_text.delta",
-        "response.output_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
-        "response.completed",
-    ]
+        "response.created", "response.in_progress",
+        "response.output_item.added", "response.reasoning_summary_part.added",
+        "response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
+        "response.reasoning_summary_part.done", "response.output_item.done",
+        "response.output_item.added", "response.content_part.added",
+        "response.output_text.delta", "response.output_text.delta",
+        "response.output_text.done", "response.content_part.done",
+        "response.output_item.done", "response.completed"]
     assert [e["sequence_number"] for _, e in events] == list(range(len(events)))
     offsets = [t for t, _ in events]
     assert offsets == sorted(offsets)
@@ -174,28 +139,20 @@ def test_prefix_cache() -> None:
 
 
 def test_chat_chunks_and_quirk() -> None:
-    script = parse_script([[{"type": "function_call", "name": "f", "arguments": '{"a":1}'}]])
-    base = {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "scripted",
-        "system_fingerprint": "fp",
-    }
+    script = parse_script([[{"type": "function_call", "name": "f", "arguments": "{\"a\":1}"}]])
+    base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
+            "model": "scripted", "system_fingerprint": "fp"}
     plan = plan_turn(script, [])
-    chunks = [c for _, c in chat_chunks(plan, base, {}, None, 0, include_usage=False, quirk=True)]
+    chunks = [c for _, c in chat_chunks(plan, base, {}, None, 0, include_usage=False,
+                                        quirk=True)]
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    frags = [
-        c["choices"][0]["delta"]["tool_calls"][0]
-        for c in chunks
-        if "tool_calls" in c["choices"][0]["delta"]
-    ]
+    frags = [c["choices"][0]["delta"]["tool_calls"][0] for c in chunks
+             if "tool_calls" in c["choices"][0]["delta"]]
     assert frags[0]["id"] == "call_0_0" and frags[0]["function"]["arguments"] == ""
     assert "id" not in frags[1]
     assert frags[-1]["function"]["arguments"] == '{"a":1}'  # the aggregated re-send
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
     assert "usage" in chunks[-1] and "time_info" in chunks[-1]
-    with_usage = [
-        c for _, c in chat_chunks(plan, base, {}, None, 0, include_usage=True, quirk=False)
-    ]
+    with_usage = [c for _, c in chat_chunks(plan, base, {}, None, 0, include_usage=True,
+                                            quirk=False)]
     assert with_usage[-1]["choices"] == [] and "usage" in with_usage[-1]

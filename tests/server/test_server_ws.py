@@ -16,18 +16,9 @@ from responses_fast.server import serve
 
 pytestmark = pytest.mark.anyio
 
-TOOLS = [
-    {
-        "type": "function",
-        "name": "read_file",
-        "description": "Read a file",
-        "parameters": {
-            "type": "object",
-            "properties": {"path": {"type": "string"}},
-            "required": ["path"],
-        },
-    }
-]
+TOOLS = [{"type": "function", "name": "read_file", "description": "Read a file",
+          "parameters": {"type": "object", "properties": {"path": {"type": "string"}},
+                         "required": ["path"]}}]
 SCRIPT = [
     [{"type": "function_call", "name": "read_file", "arguments": {"path": "a.py"}}],
     [{"type": "message", "text": "Fixed the bug."}],
@@ -62,20 +53,13 @@ async def test_two_turn_exchange_and_counters() -> None:
         await send(ws, model="scripted", input=[user("fix a.py")], tools=TOOLS, store=False)
         events = await until_terminal(ws)
         types = [e["type"] for e in events]
-        assert types[:3] == [
-            "response.created",
-            "response.in_progress",
-            "response.output_item.added",
-        ]
-        assert types[-3:] == [
-            "response.function_call_arguments.done",
-            "response.output_item.done",
-            "response.completed",
-        ]
+        assert types[:3] == ["response.created", "response.in_progress",
+                             "response.output_item.added"]
+        assert types[-3:] == ["response.function_call_arguments.done",
+                              "response.output_item.done", "response.completed"]
         assert [e["sequence_number"] for e in events] == list(range(len(events)))
-        args = "".join(
-            e["delta"] for e in events if e["type"] == "response.function_call_arguments.delta"
-        )
+        args = "".join(e["delta"] for e in events
+                       if e["type"] == "response.function_call_arguments.delta")
         assert args == '{"path":"a.py"}'
         assert all(len(e["delta"]) <= 4 for e in events if "delta" in e)
         done = events[-1]["response"]
@@ -85,16 +69,10 @@ async def test_two_turn_exchange_and_counters() -> None:
         assert usage["input_tokens_details"] == {"cached_tokens": 0, "cache_write_tokens": 0}
         assert usage["output_tokens_details"] == {"reasoning_tokens": 0}
 
-        await send(
-            ws,
-            model="scripted",
-            previous_response_id=done["id"],
-            tools=TOOLS,
-            store=False,
-            input=[
-                {"type": "function_call_output", "call_id": "call_0_0", "output": "def f(): pass"}
-            ],
-        )
+        await send(ws, model="scripted", previous_response_id=done["id"], tools=TOOLS,
+                   store=False,
+                   input=[{"type": "function_call_output", "call_id": "call_0_0",
+                           "output": "def f(): pass"}])
         events = await until_terminal(ws)
         final = events[-1]
         assert final["type"] == "response.completed"
@@ -120,16 +98,9 @@ async def test_full_context_replay_on_new_socket_gets_next_turn() -> None:
             await send(ws, model="scripted", input=[user("fix")], store=False)
             call = (await until_terminal(ws))[-1]["response"]["output"][0]
         async with connect(server.ws_url) as ws:
-            await send(
-                ws,
-                model="scripted",
-                store=False,
-                input=[
-                    user("fix"),
-                    call,
-                    {"type": "function_call_output", "call_id": call["call_id"], "output": "x"},
-                ],
-            )
+            await send(ws, model="scripted", store=False, input=[
+                user("fix"), call,
+                {"type": "function_call_output", "call_id": call["call_id"], "output": "x"}])
             final = (await until_terminal(ws))[-1]
             assert final["response"]["output"][0]["type"] == "message"
             assert server.requests[-1].turn_index == 1
@@ -160,12 +131,8 @@ async def test_store_true_continues_on_another_socket() -> None:
             await send(ws, model="scripted", input="hi", store=True)
             rid = (await until_terminal(ws))[-1]["response"]["id"]
         async with connect(server.ws_url) as ws:
-            await send(
-                ws,
-                model="scripted",
-                previous_response_id=rid,
-                input=[{"type": "function_call_output", "call_id": "call_0_0", "output": "x"}],
-            )
+            await send(ws, model="scripted", previous_response_id=rid, input=[
+                {"type": "function_call_output", "call_id": "call_0_0", "output": "x"}])
             final = (await until_terminal(ws))[-1]
             assert final["type"] == "response.completed"
             assert server.requests[-1].turn_index == 1
@@ -173,21 +140,14 @@ async def test_store_true_continues_on_another_socket() -> None:
 
 async def test_warmup_generate_false_then_continue() -> None:
     async with serve(SCRIPT) as server, connect(server.ws_url) as ws:
-        await send(
-            ws, model="scripted", input=[user("fix")], tools=TOOLS, store=False, generate=False
-        )
+        await send(ws, model="scripted", input=[user("fix")], tools=TOOLS, store=False,
+                   generate=False)
         events = await until_terminal(ws)
         assert [e["type"] for e in events] == ["response.created", "response.completed"]
         warm = events[-1]["response"]
         assert warm["output"] == [] and warm["usage"]["output_tokens"] == 0
-        await send(
-            ws,
-            model="scripted",
-            previous_response_id=warm["id"],
-            input=[],
-            tools=TOOLS,
-            store=False,
-        )
+        await send(ws, model="scripted", previous_response_id=warm["id"], input=[],
+                   tools=TOOLS, store=False)
         final = (await until_terminal(ws))[-1]
         assert final["response"]["output"][0]["type"] == "function_call"
         assert final["response"]["usage"]["input_tokens_details"]["cached_tokens"] > 0
@@ -195,10 +155,8 @@ async def test_warmup_generate_false_then_continue() -> None:
 
 async def test_stream_id_is_echoed_query_and_beta_header_accepted() -> None:
     beta = {"OpenAI-Beta": "responses_websockets=2026-02-06"}
-    async with (
-        serve(SCRIPT) as server,
-        connect(server.ws_url + "?foo=bar", additional_headers=beta) as ws,
-    ):
+    async with serve(SCRIPT) as server, connect(server.ws_url + "?foo=bar",
+                                                additional_headers=beta) as ws:
         await send(ws, model="echo", input="x", stream_id="lane-a")
         events = await until_terminal(ws)
         assert all(e["stream_id"] == "lane-a" for e in events)
@@ -221,11 +179,8 @@ async def test_bad_input_never_closes_the_socket() -> None:
         await send(ws, model="scripted", input="x", background=True)
         err = await recv(ws)
         assert err["type"] == "error" and err["status"] == 400
-        await ws.send(
-            orjson.dumps(
-                {"type": "response.steer", "previous_response_id": "resp_x", "input": "go"}
-            ).decode()
-        )
+        await ws.send(orjson.dumps({"type": "response.steer", "previous_response_id": "resp_x",
+                                    "input": "go"}).decode())
         ev = await recv(ws)
         assert ev["type"] == "response.steer.failed"
         assert ev["error"]["code"] == "steering_not_supported"
@@ -277,9 +232,8 @@ async def test_api_key_on_handshake() -> None:
         assert info.value.response.status_code == 401
         body = orjson.loads(info.value.response.body or b"{}")
         assert body["error"]["code"] == "invalid_api_key"
-        async with connect(
-            server.ws_url, additional_headers={"Authorization": "Bearer sk-right"}
-        ) as ws:
+        async with connect(server.ws_url,
+                           additional_headers={"Authorization": "Bearer sk-right"}) as ws:
             await send(ws, model="echo", input="ok")
             assert (await until_terminal(ws))[-1]["type"] == "response.completed"
 
@@ -300,7 +254,8 @@ async def test_openai_sdk_websocket_two_turns() -> None:
     async with serve(SCRIPT) as server:
         client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test")
         async with client.responses.connect() as conn:
-            await conn.response.create(model="scripted", input="fix a.py", store=False, tools=TOOLS)  # type: ignore[arg-type]
+            await conn.response.create(model="scripted", input="fix a.py", store=False,
+                                       tools=TOOLS)  # type: ignore[arg-type]
             completed = None
             async for ev in conn:
                 if ev.type == "response.completed":
@@ -311,17 +266,9 @@ async def test_openai_sdk_websocket_two_turns() -> None:
             call = completed.response.output[0]
             assert call.type == "function_call" and call.name == "read_file"
             await conn.response.create(
-                model="scripted",
-                store=False,
-                previous_response_id=completed.response.id,
-                input=[
-                    {
-                        "type": "function_call_output",
-                        "call_id": call.call_id,
-                        "output": "def f(): pass",
-                    }
-                ],
-            )
+                model="scripted", store=False, previous_response_id=completed.response.id,
+                input=[{"type": "function_call_output", "call_id": call.call_id,
+                        "output": "def f(): pass"}])
             text = ""
             async for ev in conn:
                 assert ev.type != "error"

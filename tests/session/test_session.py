@@ -223,12 +223,8 @@ async def test_socket_killed_mid_stream_tools_run_exactly_once() -> None:
     assert result.final_text == "finished"
     assert len(reconnects) == 1
     assert sorted(str(c) for c in rec.calls) == sorted(
-        str(c)
-        for c in [
-            ("read_file", {"path": "a.py"}),
-            ("add", {"a": 1, "b": 2}),
-            ("add", {"a": 10, "b": 20}),
-        ]
+        str(c) for c in [("read_file", {"path": "a.py"}), ("add", {"a": 1, "b": 2}),
+                         ("add", {"a": 10, "b": 20})]
     )
     calls = [i.call_id for i in log_items if isinstance(i, FunctionCall)]
     outputs = [i.call_id for i in log_items if isinstance(i, FunctionCallOutput)]
@@ -307,7 +303,9 @@ async def test_api_key_never_logged_or_shown(caplog: pytest.LogCaptureFixture) -
     caplog.set_level(logging.DEBUG)
     script = {"turns": [{"output": [msg("x")], "fault": {"kind": "error", "status": 500}}]}
     async with serve(script=script) as server:
-        session = AgentSession("scripted", base_url=server.base_url, api_key=key, retry=FAST)
+        session = AgentSession(
+            "scripted", base_url=server.base_url, api_key=key, retry=FAST
+        )
         async with session:
             await session.run("hi")
         text = repr(session) + repr(session.transport) + caplog.text
@@ -392,10 +390,7 @@ async def test_huge_and_binary_tool_outputs_are_truncated_and_marked() -> None:
     script = [[fc("big"), fc("binary")], [msg("ok")]]
     async with serve(script=script) as server:
         async with AgentSession(
-            "scripted",
-            tools=[big, binary],
-            base_url=server.base_url,
-            api_key="k",
+            "scripted", tools=[big, binary], base_url=server.base_url, api_key="k",
             max_tool_output_bytes=10_000,
         ) as session:
             result = await session.run("go")
@@ -409,17 +404,17 @@ async def test_a_partial_answer_without_calls_is_regenerated_not_repeated() -> N
     # 11 events = created, in_progress, item added, part added, 4 deltas, text done, part done,
     # item done: the whole message arrived, then the socket dies before response.completed.
     script = [
-        {
-            "output": [msg("Final answer.")],
-            "fault": {"kind": "close", "after_events": 11, "code": 1006, "times": 1},
-        },
+        {"output": [msg("Final answer.")],
+         "fault": {"kind": "close", "after_events": 11, "code": 1006, "times": 1}},
     ]
     async with serve(script=script) as server:
         async with AgentSession(
             "scripted", base_url=server.base_url, api_key="k", retry=FAST
         ) as session:
             result = await session.run("answer")
-            answers = [i for i in session.items if getattr(i, "role", None) == "assistant"]
+            answers = [
+                i for i in session.items if getattr(i, "role", None) == "assistant"
+            ]
     assert result.final_text == "Final answer."
     assert len(answers) == 1, "the half-delivered response must not stay in the context"
     assert result.turns[0].attempts == 2

@@ -103,17 +103,12 @@ async def test_secrets_in_tool_output_are_redacted_before_the_model_sees_them(
 ) -> None:
     key = "sk-proj-" + "A1b2C3d4" * 6
     (tmp_path / "config.py").write_text(f'OPENAI_KEY = "{key}"\n')
-    script = [
-        [{"type": "function_call", "name": "read_file", "arguments": {"path": "config.py"}}],
-        [msg("ok")],
-    ]
+    script = [[{"type": "function_call", "name": "read_file",
+                "arguments": {"path": "config.py"}}], [msg("ok")]]
     async with serve(script=script) as server:
         async with AgentSession(
-            "scripted",
-            tools=coding_tools(tmp_path),
-            base_url=server.base_url,
-            api_key="k",
-            policy=Policy(tmp_path),
+            "scripted", tools=coding_tools(tmp_path), base_url=server.base_url,
+            api_key="k", policy=Policy(tmp_path),
         ) as session:
             await session.run("read the config")
             outputs = [i for i in session.items if isinstance(i, FunctionCallOutput)]
