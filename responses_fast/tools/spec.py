@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from ..safety.redact import redact
+from .context import is_context_annotation
 
 __all__ = ["FreeformInput", "Tool", "ToolResult", "tool"]
 
@@ -125,6 +126,8 @@ class Tool:
     strict: bool = False
     #: A short label the safety policy and the event stream use ("shell", "read", "write", ...).
     kind: str = "custom"
+    #: The handler parameter that receives the call's ``RunContext`` (not part of the schema).
+    context_param: str | None = None
     #: Set to make this a custom (freeform) tool that takes free text (see FreeformInput).
     freeform: FreeformInput | None = None
 
@@ -191,16 +194,20 @@ class Tool:
             raise ValueError(f"invalid arguments: missing required {', '.join(missing)}")
         return data
 
-    async def invoke(self, arguments: str) -> ToolResult:
-        """Validate and run; every failure becomes an error result, never an exception."""
+    async def invoke(self, arguments: str, context: Any = None) -> ToolResult:
+        """Validate and run; every failure becomes an error result, never an exception.
+
+        ``context`` (a ``RunContext``) is passed to the handler's context parameter, if any.
+        """
         try:
             kwargs = self.parse_arguments(arguments)
         except ValueError as exc:
             return ToolResult(str(exc), is_error=True)
-        return await self._run(kwargs)
+        return await self._run(kwargs, context)
 
-    async def invoke_text(self, text: str) -> ToolResult:
-        """Run a custom tool call: the free text goes to the ``freeform.param`` parameter."""
+    async def invoke_text(self, text: str, context: Any = None) -> ToolResult:
+        """Run a custom tool call: the free text goes to the ``freeform.param`` parameter
+        (``context`` as in :meth:`invoke`)."""
         if self.freeform is None:
             return ToolResult(
                 f"error: tool {self.name!r} takes JSON arguments, not free text", is_error=True
@@ -212,9 +219,13 @@ class Tool:
             except ValidationError as exc:
                 return ToolResult(_format_validation(exc), is_error=True)
             data = {name: getattr(model, name) for name in type(model).model_fields}
-        return await self._run(data)
+        return await self._run(data, context)
 
-    async def _run(self, kwargs: dict[str, Any]) -> ToolResult:
+    async def _run(self, kwargs: dict[str, Any], context: Any) -> ToolResult:
+        if self.context_param is not None:
+            if context is None:
+                return ToolResult(f"error: tool {self.name!r} needs a RunContext", is_error=True)
+            kwargs[self.context_param] = context
         try:
             if self._is_async:
                 value = await self.handler(**kwargs)
@@ -228,6 +239,8 @@ class Tool:
             trace = "".join(traceback.format_exception(exc)).rstrip()
             log.warning("tool %r raised:\n%s", self.name, redact(trace).text)
             return ToolResult(f"error: {_one_line(exc)}", is_error=True)
+        if isinstance(value, ToolResult):  # a handler that reports its own errors (MCP tools)
+            return value
         return ToolResult(_to_text(value))
 
 
@@ -279,6 +292,8 @@ def _model_for(fn: Handler, arg_docs: Mapping[str, str]) -> type[BaseModel]:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"tool {fn.__name__!r}: *args/**kwargs are not supported")
         annotation = hints.get(pname, Any)
+        if is_context_annotation(annotation):
+            continue  # filled in by the session (RunContext), never by the model
         default = param.default
         if isinstance(default, FieldInfo):
             info = default
@@ -296,6 +311,15 @@ def _model_for(fn: Handler, arg_docs: Mapping[str, str]) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid"),
         **fields,
     )
+
+
+def _context_param(fn: Handler) -> str | None:
+    """The parameter annotated ``RunContext[...]``, if the function declares one."""
+    hints = get_type_hints(fn)
+    found = [p for p in inspect.signature(fn).parameters if is_context_annotation(hints.get(p))]
+    if len(found) > 1:
+        raise TypeError(f"tool {fn.__name__!r}: more than one RunContext parameter")
+    return found[0] if found else None
 
 
 @overload
@@ -335,6 +359,7 @@ def tool(
             handler=f,
             args_model=model,
             kind=kind,
+            context_param=_context_param(f),
             freeform=freeform,
         )
         if freeform is not None and freeform.param not in model.model_fields:

@@ -15,9 +15,12 @@ import pytest
 
 from responses_fast.server import ServerThread, serve_in_thread
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 
-COMMAND = "echo $$ > child.pid; exec sleep 120"
+#: argv[0] of the tool's long process, found by it in /proc: inside an OS sandbox with its own
+#: PID namespace the command cannot report its host PID itself.
+MARKER = f"rf-sigtest-{os.getpid()}"
+COMMAND = f"touch started; exec -a {MARKER} sleep 120"
 LONG = {"type": "function_call", "name": "shell", "arguments": {"command": COMMAND, "timeout": 120}}
 
 
@@ -27,19 +30,20 @@ def server() -> Iterator[ServerThread]:
         yield srv
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie waiting to be reaped by an init that does not reap counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc: ask the kernel
+def _running(marker: str) -> list[int]:
+    """PIDs whose argv[0] is ``marker`` and that still run (zombies count as gone)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return state not in ("Z", "X")
+            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:  # gone meanwhile
+            continue
+        if argv0 == marker.encode() and state not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
@@ -70,14 +74,11 @@ def test_signal_during_a_long_shell_tool_kills_it_and_exits_like_ctrl_c(
         text=True,
         env=env,
     )
-    pid_file = tmp_path / "child.pid"
     deadline = time.monotonic() + 30
-    while not (pid_file.exists() and pid_file.read_text().strip()):
+    while not _running(MARKER):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the shell tool never started"
         time.sleep(0.05)  # a subprocess's progress is not awaitable: poll
-    child = int(pid_file.read_text())
-    assert _alive(child)
 
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
@@ -86,4 +87,4 @@ def test_signal_during_a_long_shell_tool_kills_it_and_exits_like_ctrl_c(
     assert err.strip().splitlines()[-1] == (
         "responses-fast: interrupted: stopped after the last completed tool call"
     )
-    assert not _alive(child), "the tool's process outlived the CLI"
+    assert not _running(MARKER), "the tool's process outlived the CLI"
