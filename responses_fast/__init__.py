@@ -21,6 +21,7 @@ from .errors import (
 from .session import (
     Agent,
     AgentSession,
+    ContextCompacted,
     ContextTrimmed,
     Event,
     Hooks,
@@ -29,6 +30,7 @@ from .session import (
     ModelResponseInfo,
     OutputValidationError,
     Reconnected,
+    RemoteCompaction,
     RunFinished,
     RunResult,
     SessionStore,
@@ -44,7 +46,7 @@ from .session import (
     Usage,
     Veto,
 )
-from .tools import RunContext, Tool, ToolResult, tool
+from .tools import FreeformInput, RunContext, Tool, ToolResult, tool
 
 __version__ = "0.1.0"
 
@@ -57,8 +59,10 @@ __all__ = [
     "CertificateError",
     "ConfigurationError",
     "ConnectionLost",
+    "ContextCompacted",
     "ContextTrimmed",
     "Event",
+    "FreeformInput",
     "Hooks",
     "ItemAdded",
     "ModelCallInfo",
@@ -66,6 +70,7 @@ __all__ = [
     "OutputValidationError",
     "RateLimitError",
     "Reconnected",
+    "RemoteCompaction",
     "ResponsesFastError",
     "RetriesExhausted",
     "RetryPolicy",

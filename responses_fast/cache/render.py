@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -35,19 +34,44 @@ DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024
 _MIN_TRUNCATE_BYTES = 64
 
 
-@dataclass(slots=True, eq=False)
 class LoggedItem:
     """One conversation item with its cached renderings.
 
     ``raw`` is the Responses wire form; ``tokens`` is filled by ``TokenCounter.count_item`` (for
     the session's one counter); ``extra`` holds other dialects' renderings (e.g. the Chat
     Completions message bytes) filled lazily by the transport that needs them.
+
+    ``item`` is the parsed model. A session at rest keeps only the wire bytes (:meth:`release`
+    drops the model, which costs more than the bytes); ``item`` parses them again on first use.
     """
 
-    item: BaseModel
-    raw: bytes
-    tokens: int | None = None
-    extra: dict[str, bytes] = field(default_factory=dict)
+    __slots__ = ("_item", "extra", "raw", "tokens")
+
+    def __init__(
+        self,
+        item: BaseModel | None,
+        raw: bytes,
+        tokens: int | None = None,
+        extra: dict[str, bytes] | None = None,
+    ) -> None:
+        self._item = item
+        self.raw = raw
+        self.tokens = tokens
+        self.extra: dict[str, bytes] = {} if extra is None else extra
+
+    @property
+    def item(self) -> BaseModel:
+        item = self._item
+        if item is None:
+            item = self._item = item_adapter.validate_json(self.raw)
+        return item
+
+    def release(self) -> None:
+        """Drop the parsed model; the wire bytes stay and ``item`` rebuilds it when asked."""
+        self._item = None
+
+    def __repr__(self) -> str:
+        return f"LoggedItem(raw={self.raw[:60]!r}{'...' if len(self.raw) > 60 else ''})"
 
 
 def _has_non_finite(value: Any) -> bool:
@@ -97,7 +121,9 @@ def log_item(item: BaseModel | Mapping[str, Any], *, index: int | None = None) -
         raise ConfigurationError(
             f"{_describe(item, index)} holds a NaN or infinite number, which JSON cannot carry"
         )
-    return LoggedItem(item=item, raw=raw)
+    # orjson returns its output in a buffer of at least 4 KiB; a log keeps every item for the
+    # session's life, so keep an exact-size copy (a 127-byte call would otherwise hold 4,100 bytes).
+    return LoggedItem(item=item, raw=memoryview(raw).tobytes())
 
 
 def log_items(items: Iterable[BaseModel | Mapping[str, Any]]) -> list[LoggedItem]:

@@ -14,12 +14,13 @@ import anyio
 import anyio.to_thread
 
 from ..errors import ConfigurationError
-from ..protocol.items import FunctionCall
+from ..protocol.items import CustomToolCall, FunctionCall
 from ..safety import Decision, Policy, redact
 from ..safety.environment import value_redactor
 from ..sandbox import SANDBOX_MODES, Sandbox
 from ..session import AgentSession, Event, RunResult
-from ..session.session import CallPolicy, DecisionLike
+from ..session.session import CallPolicy
+from ..session.turn import DecisionLike, call_input
 from ..tools.builtin import coding_tools
 from ..transports.factory import TRANSPORT_NAMES, choose_transport
 
@@ -169,13 +170,13 @@ class TerminalApproval:
         self._say = say
         self._lock = anyio.Lock()
 
-    async def __call__(self, call: FunctionCall, decision: DecisionLike) -> bool:
+    async def __call__(self, call: FunctionCall | CustomToolCall, decision: DecisionLike) -> bool:
         if not sys.stdin.isatty():
             self._say(f"{call.name}: refused, approval needed but stdin is not a terminal")
             return False
         async with self._lock:  # parallel calls ask one at a time
             prompt = (
-                f"\nApprove {call.name} {_short_args(call.arguments)}?\n"
+                f"\nApprove {call.name} {_short_args(call_input(call))}?\n"
                 f"  policy: {decision.action} ({decision.rule}): {decision.reason}\n"
                 "  [y/N] "
             )
@@ -201,7 +202,8 @@ def build_session(
     instructions: str,
     policy: Policy,
     approval_mode: str = "never",
-    approval: Callable[[FunctionCall, DecisionLike], Awaitable[bool]] | None = None,
+    approval: Callable[[FunctionCall | CustomToolCall, DecisionLike], Awaitable[bool]]
+    | None = None,
     max_turns: int = 30,
     sandbox: Sandbox | None = None,
 ) -> AgentSession:

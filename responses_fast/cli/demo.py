@@ -33,6 +33,7 @@ from ._agent import (
     transport_help,
 )
 from ._render import RichProgress
+from ._signals import terminate_as_interrupt
 
 __all__ = ["add_demo_parser", "run_demo"]
 
@@ -127,7 +128,8 @@ def _choose(args: argparse.Namespace) -> tuple[Target, bool]:
 def run_demo(args: argparse.Namespace) -> int:
     if args.speed < 0 or args.ttft < 0:
         raise ConfigurationError("--speed and --ttft must not be negative")
-    result: int = anyio.run(_demo, args, Console(highlight=False))
+    with terminate_as_interrupt():
+        result: int = anyio.run(_demo, args, Console(highlight=False))
     return result
 
 

@@ -26,6 +26,7 @@ from ._agent import (
     transport_help,
 )
 from ._render import JsonLines, RichProgress, result_to_dict
+from ._signals import terminate_as_interrupt
 
 __all__ = ["INSTRUCTIONS", "add_run_parser", "run_task"]
 
@@ -162,5 +163,6 @@ def run_task(args: argparse.Namespace) -> int:
             )
         return 0 if result.status == "completed" else 1
 
-    code: int = anyio.run(main)
+    with terminate_as_interrupt():
+        code: int = anyio.run(main)
     return code

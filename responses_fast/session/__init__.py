@@ -2,7 +2,9 @@
 
 from .agent import Agent
 from .blocking import SyncAgentSession
+from .compaction import RemoteCompaction
 from .events import (
+    ContextCompacted,
     ContextTrimmed,
     Event,
     ItemAdded,
@@ -26,6 +28,7 @@ from .store import SavedSession, SessionSnapshot, SessionStore
 __all__ = [
     "Agent",
     "AgentSession",
+    "ContextCompacted",
     "ContextTrimmed",
     "Event",
     "Hooks",
@@ -34,6 +37,7 @@ __all__ = [
     "ModelResponseInfo",
     "OutputValidationError",
     "Reconnected",
+    "RemoteCompaction",
     "RunFinished",
     "RunResult",
     "RunStream",

@@ -87,9 +87,12 @@ class SyncAgentSession:
         return self._require_portal().call(run)
 
     def stream(self, prompt: Prompt) -> Iterator[Event]:
-        """Yield the run's events as they happen."""
+        """Yield the run's events as they happen (leaving the loop early cancels the run)."""
         portal = self._require_portal()
-        with portal.wrap_async_context_manager(self.session.stream(prompt)) as events:
+        # The stream's channels and events belong to the portal's loop: build it there, not in
+        # the calling thread, which has no event loop in a plain script or a worker thread.
+        run_stream = portal.call(self.session.stream, prompt)
+        with portal.wrap_async_context_manager(run_stream) as events:
             iterator = events.__aiter__()
             while True:
                 try:

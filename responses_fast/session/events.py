@@ -11,6 +11,7 @@ from typing_extensions import TypeVar
 from .metrics import TurnMetrics
 
 __all__ = [
+    "ContextCompacted",
     "ContextTrimmed",
     "Event",
     "ItemAdded",
@@ -111,6 +112,15 @@ class Reconnected:
 
 
 @dataclass(slots=True, frozen=True)
+class ContextCompacted:
+    """The provider compacted the conversation (``/responses/compact``) before a request."""
+
+    turn: int
+    items_before: int
+    items_after: int
+
+
+@dataclass(slots=True, frozen=True)
 class ContextTrimmed:
     """The context budget policy shortened or dropped items before a request."""
 
@@ -140,6 +150,8 @@ class RunResult(Generic[OutputT]):
     status: str = "completed"
     tool_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Why the run ended ``"incomplete"`` (``"max_output_tokens"``, ``"content_filter"``, ...).
+    incomplete_reason: str | None = None
     #: The validated answer when the run asked for an ``output_type`` (None otherwise).
     output: OutputT = None  # type: ignore[assignment]  # None unless output_type was given
 
@@ -167,6 +179,7 @@ Event = (
     | ToolCallFinished
     | Reconnected
     | ContextTrimmed
+    | ContextCompacted
     | TurnFinished
     | RunFinished
 )

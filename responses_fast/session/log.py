@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
-from ..cache.render import LoggedItem, log_item
-from ..protocol.items import FunctionCall, FunctionCallOutput
+from ..cache.render import LoggedItem, log_item, log_items
+from ..protocol.items import CustomToolCall, CustomToolCallOutput, FunctionCall, FunctionCallOutput
+
+_CALLS = (FunctionCall, CustomToolCall)
+_OUTPUTS = (FunctionCallOutput, CustomToolCallOutput)
 
 __all__ = ["ItemLog"]
 
@@ -22,7 +26,8 @@ class ItemLog(Sequence[LoggedItem]):
 
     def __init__(self) -> None:
         self._entries: list[LoggedItem] = []
-        self._calls: dict[str, FunctionCall] = {}
+        # Call id -> its log entry (not the model: a session at rest keeps only wire bytes).
+        self._calls: dict[str, LoggedItem] = {}
         self._outputs: set[str] = set()
         self.head_response_id: str | None = None
         self.head_index: int = 0
@@ -40,17 +45,25 @@ class ItemLog(Sequence[LoggedItem]):
     def entries(self) -> list[LoggedItem]:
         return self._entries
 
-    def append(self, item: BaseModel) -> LoggedItem:
+    def append(self, item: BaseModel | Mapping[str, Any]) -> LoggedItem:
         """Serialize ``item`` once (ConfigurationError if it cannot be) and add it."""
         entry = log_item(item, index=len(self._entries))
         self._entries.append(entry)
-        self._index(entry.item)
+        self._index(entry)
         return entry
 
-    def _index(self, item: BaseModel) -> None:
-        if isinstance(item, FunctionCall):
-            self._calls[item.call_id] = item
-        elif isinstance(item, FunctionCallOutput):
+    def extend(self, items: Sequence[BaseModel | Mapping[str, Any]]) -> None:
+        """Add several items, all or nothing: a bad one raises before any is added."""
+        entries = log_items(items)
+        for entry in entries:
+            self._entries.append(entry)
+            self._index(entry)
+
+    def _index(self, entry: LoggedItem) -> None:
+        item = entry.item
+        if isinstance(item, _CALLS):
+            self._calls[item.call_id] = entry
+        elif isinstance(item, _OUTPUTS):
             self._outputs.add(item.call_id)
 
     def replace(self, entries: list[LoggedItem]) -> None:
@@ -59,13 +72,13 @@ class ItemLog(Sequence[LoggedItem]):
         self._calls.clear()
         self._outputs.clear()
         for entry in self._entries:
-            self._index(entry.item)
+            self._index(entry)
         self.forget_head()
 
     def discard_from(self, index: int) -> None:
         """Forget model items of a failed attempt that made no calls (nothing ran for them)."""
         dropped = self._entries[index:]
-        if any(isinstance(e.item, FunctionCall | FunctionCallOutput) for e in dropped):
+        if any(isinstance(e.item, _CALLS + _OUTPUTS) for e in dropped):
             raise ValueError("calls and their outputs are never discarded")
         del self._entries[index:]
 
@@ -78,9 +91,15 @@ class ItemLog(Sequence[LoggedItem]):
     def has_output(self, call_id: str) -> bool:
         return call_id in self._outputs
 
-    def dangling_calls(self) -> list[FunctionCall]:
+    def dangling_calls(self) -> list[FunctionCall | CustomToolCall]:
         """Calls in the log that have no output yet (the API rejects a context with those)."""
-        return [c for cid, c in self._calls.items() if cid not in self._outputs]
+        out: list[FunctionCall | CustomToolCall] = []
+        for cid, entry in self._calls.items():
+            if cid not in self._outputs:
+                call = entry.item
+                assert isinstance(call, _CALLS)
+                out.append(call)
+        return out
 
     def set_head(self, response_id: str | None, index: int | None = None) -> None:
         self.head_response_id = response_id
@@ -89,6 +108,11 @@ class ItemLog(Sequence[LoggedItem]):
     def forget_head(self) -> None:
         self.head_response_id = None
         self.head_index = 0
+
+    def release(self) -> None:
+        """Drop the parsed models of every entry: at rest the log keeps only wire bytes."""
+        for entry in self._entries:
+            entry.release()
 
     def items(self, start: int = 0) -> list[BaseModel]:
         return [e.item for e in self._entries[start:]]

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from ..cache.budget import BudgetPolicy, ContextBudget, apply_plan
 from ..cache.prefix import RenderedPrefix, session_cache_key
-from ..cache.render import LoggedItem, truncate_output
+from ..cache.render import LoggedItem, log_items, truncate_output
 from ..cache.tokens import TokenCounter
 from ..cache.tokens import context_window as known_window
 from ..config import RetryPolicy, Timeouts, mask_secret
@@ -40,8 +40,7 @@ from ..errors import (
     UsageError,
 )
 from ..protocol.items import (
-    FunctionCall,
-    FunctionCallOutput,
+    CustomToolCall,
     Message,
     item_adapter,
     item_text,
@@ -53,10 +52,12 @@ from ..sandbox import Sandbox
 from ..tools.builtin import shell_tool_sandbox
 from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
-from ..transports.factory import make_transport
+from ..transports.factory import choose_transport, make_transport
 from ..transports.retry import backoff, classify
+from .compaction import RemoteCompaction, RemoteCompactor, try_compact
 from .context import RunScope
 from .events import (
+    ContextCompacted,
     ContextTrimmed,
     Event,
     ItemAdded,
@@ -73,7 +74,8 @@ from .metrics import TurnClock, TurnMetrics
 from .output import OutputSpec
 from .store import SavedSession
 from .tracing import make_tracer
-from .turn import Emit, TurnOutcome, no_emit, parse_arguments, run_turn
+from .turn import DecisionLike, Emit, TurnOutcome, no_emit, parse_arguments, run_turn
+from .turn_machine import ToolCall, output_item
 
 __all__ = ["AgentSession", "RunStream"]
 
@@ -84,25 +86,17 @@ log = logging.getLogger("responses_fast.session")
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
-class DecisionLike(Protocol):
-    """What a policy returns: ``action`` is "allow", "ask" or "deny"."""
-
-    @property
-    def action(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def rule(self) -> str: ...
-
-
 class CallPolicy(Protocol):
     def check(self, tool_name: str, arguments: Mapping[str, Any]) -> DecisionLike: ...
 
 
-Approval = Callable[[FunctionCall, DecisionLike], bool | Awaitable[bool]]
+Approval = Callable[[ToolCall, DecisionLike], bool | Awaitable[bool]]
 OutputFilter = Callable[[str], str]
 
-Prompt = str | BaseModel | Sequence[BaseModel]
+Prompt = str | BaseModel | Mapping[str, Any] | Sequence[BaseModel | Mapping[str, Any]]
+
+#: Transports that speak Chat Completions, which has no custom (freeform) tools.
+_CHAT_TRANSPORTS = frozenset({"chat", "cerebras"})
 
 
 class AgentSession:
@@ -130,6 +124,9 @@ class AgentSession:
         context_window: the model's window in tokens; defaults to the known window of the model
             family (none for unknown models: then no budget is applied).
         budget_policy: how the context is trimmed when a request would not fit (docs/caching.md).
+        compaction: ``RemoteCompaction()`` to let the provider compact the conversation
+            (``POST {base}/responses/compact``) when a request would not fit, before trimming
+            locally; ignored on Chat Completions transports (docs/caching.md).
         warmup: in WebSocket mode, send instructions and tools (``generate: false``) right after
             connecting, while no run has started yet, so the first turn continues a prepared
             response; skipped when ``run()`` follows at once (it would only add a round trip).
@@ -162,6 +159,7 @@ class AgentSession:
         max_tool_output_bytes: int = 64 * 1024,
         context_window: int | None = None,
         budget_policy: BudgetPolicy | None = None,
+        compaction: RemoteCompaction | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         warmup: bool = True,
@@ -204,7 +202,7 @@ class AgentSession:
         self.request_settings = RequestSettings(
             model=model,
             instructions=instructions,
-            tools=tuple(t.schema() for t in tools),
+            tools=tuple(_tool_schemas(tools, model, _transport_name(transport, self.base_url))),
             tool_choice="auto" if tools else None,
             parallel_tool_calls=True if tools else None,
             store=store,
@@ -213,6 +211,12 @@ class AgentSession:
         )
         self._ssl_context = ssl_context
         self.transport = self._make_transport(transport, warmup)
+        self.compaction = compaction
+        self._compactor: RemoteCompactor | None = None
+        if compaction is not None and self.transport.name not in _CHAT_TRANSPORTS:
+            self._compactor = RemoteCompactor(
+                self.base_url, self._api_key, timeouts=self.timeouts, ssl_context=ssl_context
+            )
         self.log = ItemLog()
         self.turns: list[TurnMetrics] = []
         self.usage = Usage()
@@ -254,6 +258,8 @@ class AgentSession:
         await stack.__aenter__()
         try:
             stack.push_async_callback(self.transport.aclose)
+            if self._compactor is not None:
+                stack.push_async_callback(self._compactor.aclose)
             self._tg = await stack.enter_async_context(anyio.create_task_group())
             try:
                 await self.transport.connect()
@@ -407,8 +413,7 @@ class AgentSession:
         emit = scope.observe(emit)
         error: BaseException | None = None
         try:
-            for item in _prompt_items(prompt):
-                self.log.append(item)
+            self.log.extend(_prompt_items(prompt))
             usage = Usage()
             turns: list[TurnMetrics] = []
             status = "max_turns"
@@ -421,7 +426,10 @@ class AgentSession:
                 self.usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
                 await emit(TurnFinished(turn_no, metrics))
                 await self._save()
-                if not outcome.calls:
+                if not outcome.calls or outcome.status == "incomplete":
+                    # An incomplete response (max_output_tokens, content filter) ends the run
+                    # with what it said; its complete calls ran and their outputs are logged,
+                    # so the log stays valid and a later run() continues (docs/reliability.md).
                     status = outcome.status
                     if scope.output is not None and status == "completed":
                         # agent API hook point: an invalid typed answer goes back to the model
@@ -440,6 +448,7 @@ class AgentSession:
                 response_id=outcome.response_id,
                 status=status,
                 tool_calls=sum(t.tool_calls for t in turns),
+                incomplete_reason=outcome.incomplete_reason if status == "incomplete" else None,
                 output=scope.value,
             )
             await emit(RunFinished(result))
@@ -453,6 +462,12 @@ class AgentSession:
         finally:
             self._running = False
             scope.finish(error)  # agent API hook point: close the run's spans
+            # Between runs only the wire bytes are needed; the models are rebuilt on demand.
+            self.log.release()
+            # A call whose output is logged can never run again (the turn skips call ids the
+            # log holds), so its remembered result is no longer needed.
+            has_output = self.log.has_output
+            self._executed = {k: v for k, v in self._executed.items() if not has_output(k)}
 
     async def _turn_with_retries(self, turn: int, emit: Emit) -> tuple[TurnOutcome, TurnMetrics]:
         clock = TurnClock(start=time.perf_counter())
@@ -474,7 +489,16 @@ class AgentSession:
             await emit(TurnStarted(turn, attempt))
             model_call = await scope.before_model(turn, attempt)  # agent API hook point
             try:
-                outcome = await run_turn(self, request, turn=turn, clock=clock, emit=emit)
+                outcome = await run_turn(
+                    request,
+                    log=self.log,
+                    transport=self.transport,
+                    runner=self,
+                    turn=turn,
+                    clock=clock,
+                    emit=emit,
+                    count_pending=self.count_pending if self.budget is not None else None,
+                )
             except Exception as exc:
                 decision = classify(exc, self.retry_policy)
                 if not decision.retry:
@@ -580,6 +604,9 @@ class AgentSession:
             await anyio.to_thread.run_sync(self.count_pending)
             counter = self.token_counter
             plan = budget.plan(self.log.entries, self._prefix_tokens, count=counter.count_item)
+            if not plan.empty and await self._compact(turn, emit):
+                await anyio.to_thread.run_sync(self.count_pending)
+                plan = budget.plan(self.log.entries, self._prefix_tokens, count=counter.count_item)
             if not plan.empty:
                 trimmed = apply_plan(self.log.entries, plan, count=counter.count_item)
                 self.log.replace(trimmed.items)
@@ -593,25 +620,46 @@ class AgentSession:
                 await emit(ContextTrimmed(turn, trimmed.report))
         self._last_local_tokens = plan.local_after
 
+    async def _compact(self, turn: int, emit: Emit) -> bool:
+        """Replace the log with the provider's compacted window; False when not done."""
+        compactor, config = self._compactor, self.compaction
+        if compactor is None or config is None or len(self.log) < config.min_items:
+            return False
+        result = await try_compact(compactor, self.request_settings, self.log.entries)
+        if result is None:
+            return False
+        try:
+            entries = log_items(result.items)
+        except ConfigurationError as exc:
+            log.warning("compacted window unusable (%s); trimming locally", exc)
+            return False
+        before = len(self.log)
+        self.log.replace(entries)  # the server's chain no longer matches: full context next
+        log.info("context compacted by the provider: %d -> %d items", before, len(entries))
+        await emit(ContextCompacted(turn, before, len(entries)))
+        return True
+
     def _close_dangling_calls(self) -> None:
         """After a cancelled run every call still gets an output, so the log stays valid."""
         dangling = self.log.dangling_calls()
         for call in dangling:
             result = self._executed.get(call.call_id)
             text = result.output if result else "cancelled: the run stopped before this call ran"
-            self.log.append(FunctionCallOutput(call_id=call.call_id, output=text))
+            self.log.append(output_item(call, text))
         if dangling:
             self.log.forget_head()
 
     # -- tools (called by the turn) ------------------------------------------------------------
 
-    def check_call(self, call: FunctionCall) -> DecisionLike | None:
+    def check_call(self, call: ToolCall) -> DecisionLike | None:
         """The policy's decision for a call (synchronous, microseconds); None without a policy."""
         if self.policy is None:
             return None
-        return self.policy.check(call.name, parse_arguments(call))
+        tool = self._tools.get(call.name)
+        param = tool.freeform.param if tool is not None and tool.freeform else "input"
+        return self.policy.check(call.name, parse_arguments(call, param))
 
-    async def ask_approval(self, call: FunctionCall, decision: DecisionLike) -> bool:
+    async def ask_approval(self, call: ToolCall, decision: DecisionLike) -> bool:
         if self.approval is None:
             return False
         answer = self.approval(call, decision)
@@ -619,7 +667,7 @@ class AgentSession:
             answer = await answer
         return bool(answer)
 
-    async def execute(self, call: FunctionCall) -> ToolResult:
+    async def execute(self, call: ToolCall) -> ToolResult:
         """Run a call once; a call id seen before returns the first result (never re-runs)."""
         done = self._executed.get(call.call_id)
         if done is not None:
@@ -634,7 +682,10 @@ class AgentSession:
             result = ToolResult(f"error: unknown tool {call.name!r} (available: {known})", True)
         else:
             context = scope.context_for(call) if tool.context_param else None
-            result = await tool.invoke(call.arguments, context)
+            if isinstance(call, CustomToolCall):
+                result = await tool.invoke_text(call.input, context)
+            else:
+                result = await tool.invoke(call.arguments, context)
         text = result.output
         if self.output_filter is not None:
             text = self.output_filter(text)
@@ -713,12 +764,34 @@ class RunStream:
             raise StopAsyncIteration from None
 
 
-def _prompt_items(prompt: Prompt) -> list[BaseModel]:
+def _prompt_items(prompt: Prompt) -> list[BaseModel | Mapping[str, Any]]:
+    """The prompt as items: a string is a user message; one item (a model or a mapping such as
+    ``{"role": "user", "content": "..."}``) is a one-item list."""
     if isinstance(prompt, str):
         return [user_message(prompt)]
-    if isinstance(prompt, BaseModel):
+    if isinstance(prompt, BaseModel | Mapping):
         return [prompt]
     return list(prompt)
+
+
+def _transport_name(transport: str | Transport, base_url: str) -> str:
+    if isinstance(transport, Transport):
+        return transport.name
+    try:
+        return choose_transport(transport, base_url)
+    except ValueError:  # an unknown name: make_transport reports it
+        return transport
+
+
+def _tool_schemas(tools: Sequence[Tool], model: str, transport: str) -> list[dict[str, Any]]:
+    """Tool definitions for the request: a freeform tool goes as a custom tool where the
+    transport carries custom tools and the model is one it is meant for, as a function (one
+    string parameter) elsewhere."""
+    chat = transport in _CHAT_TRANSPORTS
+    return [
+        t.schema(custom=t.freeform is not None and not chat and t.freeform.offered_to(model))
+        for t in tools
+    ]
 
 
 def _final_text(items: Sequence[BaseModel]) -> str:

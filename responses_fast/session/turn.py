@@ -1,6 +1,8 @@
-"""One turn of the agent loop: stream a response and run its tool calls as they complete.
+"""One turn of the agent loop: drive :class:`~.turn_machine.TurnMachine` over a transport.
 
-A function call starts the moment its ``response.output_item.done`` arrives, while the stream goes
+The turn's rules live in the sans-I/O machine; this module does its I/O: it opens the
+transport's stream, feeds each event to the machine with its arrival time and carries out the
+actions. A call starts the moment its ``response.output_item.done`` arrives, while the stream goes
 on; parallel calls run together in the turn's task group. Tool outputs are buffered and appended
 to the log in call order once the stream has ended (one response is in flight at a time, so they
 could not travel earlier), and the turn ends the instant the last output is ready.
@@ -9,31 +11,24 @@ If the stream fails, tools that already started are allowed to finish and their 
 logged (with the calls and whatever the partial response said before them) before the error
 propagates to the retry loop: a replay resends context, never a tool. A partial response that
 made no calls is discarded instead, since the retry regenerates it.
+
+Collaborators come in explicitly (the log, the transport, a :class:`CallRunner` that checks,
+approves and executes calls): the turn knows nothing of ``AgentSession``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 import orjson
 
-from ..errors import ServerError
-from ..protocol.items import FunctionCall, FunctionCallOutput
-from ..protocol.server_events import (
-    OutputItemDone,
-    OutputTextDelta,
-    ResponseCompleted,
-    ResponseCreated,
-    ResponseFailed,
-    ResponseIncomplete,
-)
+from ..protocol.items import CustomToolCall
 from ..tools.spec import ToolResult
-from ..transports.base import TurnRequest
+from ..transports.base import Transport, TurnRequest
 from .events import (
     Event,
     ItemAdded,
@@ -42,12 +37,20 @@ from .events import (
     ToolCallFlagged,
     ToolCallStarted,
 )
+from .log import ItemLog
 from .metrics import TurnClock
+from .turn_machine import CallReady, Failed, Finished, ItemReady, ToolCall, TurnMachine, TurnOutcome
 
-if TYPE_CHECKING:
-    from .session import AgentSession
-
-__all__ = ["Emit", "TurnOutcome", "no_emit", "run_turn"]
+__all__ = [
+    "CallRunner",
+    "DecisionLike",
+    "Emit",
+    "TurnOutcome",
+    "call_input",
+    "no_emit",
+    "parse_arguments",
+    "run_turn",
+]
 
 Emit = Callable[[Event], Awaitable[None]]
 
@@ -56,115 +59,112 @@ async def no_emit(event: Event) -> None:
     """The emitter of ``run()``: nobody listens."""
 
 
-@dataclass(slots=True)
-class TurnOutcome:
-    response_id: str | None = None
-    status: str = "in_progress"
-    calls: list[FunctionCall] = field(default_factory=list)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    events: int = 0
+class DecisionLike(Protocol):
+    """What a policy returns: ``action`` is "allow", "ask" or "deny"."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+
+
+class CallRunner(Protocol):
+    """What a turn needs to run tool calls (``AgentSession`` is one)."""
+
+    def check_call(self, call: ToolCall) -> DecisionLike | None:
+        """The policy's decision, synchronous; None when nothing is checked."""
+        ...
+
+    async def ask_approval(self, call: ToolCall, decision: DecisionLike) -> bool: ...
+
+    async def execute(self, call: ToolCall) -> ToolResult:
+        """Run a call once; a call id seen before returns its first result."""
+        ...
 
 
 async def run_turn(
-    session: AgentSession,
     request: TurnRequest,
     *,
+    log: ItemLog,
+    transport: Transport,
+    runner: CallRunner,
     turn: int,
     clock: TurnClock,
     emit: Emit,
+    count_pending: Callable[[], None] | None = None,
 ) -> TurnOutcome:
-    log = session.log
-    transport = session.transport
-    outcome = TurnOutcome()
-    results: dict[str, ToolResult] = {}
+    """Stream one response for ``request``, running its calls; returns what the turn produced.
+
+    ``count_pending``, when given and the log has uncounted items, runs in a worker thread while
+    the model streams (token counting for the context budget).
+    """
+    machine = TurnMachine(turn, clock, log.has_call, stream_text=emit is not no_emit)
+    results: dict[str, str] = {}
     stream_error: Exception | None = None
     start_len = len(log)
-    # A delta event per token: skip building it when nobody listens (run() rather than stream()).
-    stream_text = emit is not no_emit
+    perf = time.perf_counter
 
     async with anyio.create_task_group() as tools:
         try:
-            clock.sent = time.perf_counter()
+            clock.sent = perf()
             async with transport.open_turn(request) as events:
-                if session.budget is not None and log.uncounted():
-                    # Count the newest items in a worker thread while the model streams.
-                    tools.start_soon(anyio.to_thread.run_sync, session.count_pending)
+                if count_pending is not None and log.uncounted():
+                    tools.start_soon(anyio.to_thread.run_sync, count_pending)
+                receive = machine.receive
                 async for event in events:
-                    now = time.perf_counter()
-                    if clock.first_event is None:
-                        clock.first_event = now
-                    clock.last_event = now
-                    outcome.events += 1
-                    if isinstance(event, OutputTextDelta):
-                        if stream_text:
-                            await emit(TextDelta(turn, event.delta))
-                    elif isinstance(event, OutputItemDone):
-                        item = event.item
-                        if isinstance(item, FunctionCall):
-                            if log.has_call(item.call_id):
-                                continue  # replayed by the server after a reconnect: ran already
-                            log.append(item)
-                            outcome.calls.append(item)
-                            await emit(ItemAdded(turn, item))
-                            decision_gate = session.check_call(item)
-                            tools.start_soon(
-                                _run_call, session, item, decision_gate, turn, clock, results, emit
-                            )
-                        else:
-                            log.append(item)
-                            await emit(ItemAdded(turn, item))
-                    elif isinstance(event, ResponseCreated):
-                        outcome.response_id = event.response.id
-                    elif isinstance(event, ResponseCompleted | ResponseIncomplete):
-                        resp = event.response
-                        outcome.response_id = resp.id
-                        outcome.status = resp.status or (
-                            "completed" if isinstance(event, ResponseCompleted) else "incomplete"
-                        )
-                        if resp.usage is not None:
-                            u = resp.usage
-                            outcome.input_tokens = u.input_tokens
-                            outcome.output_tokens = u.output_tokens
-                            details = u.input_tokens_details
-                            outcome.cached_tokens = details.cached_tokens if details else 0
-                        if isinstance(event, ResponseCompleted):
-                            log.set_head(resp.id)
-                    elif isinstance(event, ResponseFailed):
-                        err = event.response.error
-                        raise ServerError(
-                            err.message if err and err.message else "response failed",
-                            code=err.code if err else None,
-                        )
+                    action = receive(event, perf())
+                    if action is None:
+                        continue
+                    cls = action.__class__
+                    if cls is TextDelta:
+                        await emit(action)  # type: ignore[arg-type]
+                    elif cls is CallReady:
+                        call = action.call  # type: ignore[union-attr]
+                        log.append(call)
+                        await emit(ItemAdded(turn, call))
+                        gate = runner.check_call(call)
+                        tools.start_soon(_run_call, runner, call, gate, turn, clock, results, emit)
+                    elif cls is ItemReady:
+                        item = action.item  # type: ignore[union-attr]
+                        log.append(item)  # type: ignore[arg-type]
+                        await emit(ItemAdded(turn, item))  # type: ignore[arg-type]
+                    elif cls is Finished:
+                        head = action.head  # type: ignore[union-attr]
+                        if head is not None:
+                            log.set_head(head)
+                    elif cls is Failed:
+                        raise action.error  # type: ignore[union-attr]
         except Exception as exc:
             # Not BaseException: cancellation must still cancel the tools. Any other failure
             # lets started tools finish so their side effects are recorded, then propagates.
             stream_error = exc
     # All tools of this turn have finished: log their outputs in call order.
-    for call in outcome.calls:
-        result = results.get(call.call_id)
-        if result is None or log.has_output(call.call_id):
-            continue
-        out = FunctionCallOutput(call_id=call.call_id, output=result.output)
+    for out in machine.outputs(results, log.has_output):
         log.append(out)
         await emit(ItemAdded(turn, out))
     if stream_error is not None:
-        if not outcome.calls:
+        if not machine.keep_partial:
             # Nothing ran for this partial response (text, reasoning): the retry regenerates
             # it, so keeping it would make the model see and repeat half an answer.
             log.discard_from(start_len)
         raise stream_error
-    return outcome
+    return machine.outcome
+
+
+def call_input(call: ToolCall) -> str:
+    """What the model passed: the JSON argument string, or a custom call's free text."""
+    return call.input if isinstance(call, CustomToolCall) else call.arguments
 
 
 async def _run_call(
-    session: AgentSession,
-    call: FunctionCall,
-    gate: Any,
+    runner: CallRunner,
+    call: ToolCall,
+    gate: DecisionLike | None,
     turn: int,
     clock: TurnClock,
-    results: dict[str, ToolResult],
+    results: dict[str, str],
     emit: Emit,
 ) -> None:
     start = time.perf_counter()
@@ -173,7 +173,7 @@ async def _run_call(
     if decision is not None and decision.action != "allow":
         approved: bool | None = None
         if decision.action == "ask":
-            approved = await session.ask_approval(call, decision)
+            approved = await runner.ask_approval(call, decision)
         await emit(
             ToolCallFlagged(
                 turn,
@@ -195,12 +195,12 @@ async def _run_call(
             )
     if not denied:
         await emit(
-            ToolCallStarted(turn, call.call_id, call.name, call.arguments, start - clock.sent)
+            ToolCallStarted(turn, call.call_id, call.name, call_input(call), start - clock.sent)
         )
-        result = await session.execute(call)
+        result = await runner.execute(call)
     end = time.perf_counter()
     clock.tool_spans.append((start, end))
-    results[call.call_id] = result
+    results[call.call_id] = result.output
     await emit(
         ToolCallFinished(
             turn, call.call_id, call.name, result.output, result.is_error, end - start, denied
@@ -208,10 +208,16 @@ async def _run_call(
     )
 
 
-def parse_arguments(call: FunctionCall) -> dict[str, Any]:
-    """The call's arguments as a dict for the policy (``{}`` when they are not a JSON object)."""
+def parse_arguments(call: ToolCall, text_param: str = "input") -> dict[str, Any]:
+    """The call's arguments as a dict for the policy (``{}`` when they are not a JSON object).
+
+    A custom call's free text is given as ``{text_param: text}`` (``{"patch": ...}`` for
+    apply_patch), so a policy sees it as it would see the function form.
+    """
+    if isinstance(call, CustomToolCall):
+        return {text_param: call.input}
     try:
         data = orjson.loads(call.arguments or "{}")
     except orjson.JSONDecodeError:
         return {}
-    return data if isinstance(data, dict) else {}
+    return data if isinstance(data, Mapping) and isinstance(data, dict) else {}

@@ -1,6 +1,6 @@
 """Function tools and the built-in coding tools."""
 
 from .context import RunContext
-from .spec import Tool, ToolResult, tool
+from .spec import FreeformInput, Tool, ToolResult, tool
 
-__all__ = ["RunContext", "Tool", "ToolResult", "tool"]
+__all__ = ["FreeformInput", "RunContext", "Tool", "ToolResult", "tool"]

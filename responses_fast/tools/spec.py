@@ -1,5 +1,9 @@
 """Function tools: the ``@tool`` decorator and :class:`Tool` objects built at run time.
 
+A tool with :attr:`Tool.freeform` set is also a custom (freeform) tool: the model may send it free
+text (a patch, a query) instead of JSON, optionally constrained by a grammar; ``schema`` then
+offers it as ``{"type": "custom", ...}`` and :meth:`Tool.invoke_text` runs a ``custom_tool_call``.
+
 A tool has a name, a description, a JSON schema for its arguments and a handler. ``invoke`` takes
 the model's JSON argument string, validates it, calls the handler (sync handlers in a worker
 thread) and returns the text the model will see. Invalid arguments and exceptions raised by the
@@ -9,10 +13,12 @@ handler become that text too (``ToolResult.is_error``); they never escape and en
 from __future__ import annotations
 
 import inspect
+import logging
 import re
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, get_type_hints, overload
+from typing import Any, Literal, get_type_hints, overload
 
 import anyio
 import anyio.to_thread
@@ -20,9 +26,12 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
+from ..safety.redact import redact
 from .context import is_context_annotation
 
-__all__ = ["Tool", "ToolResult", "tool"]
+__all__ = ["FreeformInput", "Tool", "ToolResult", "tool"]
+
+log = logging.getLogger("responses_fast.tools")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -63,6 +72,43 @@ def _format_validation(exc: ValidationError) -> str:
     return "invalid arguments: " + "; ".join(parts)
 
 
+@dataclass(slots=True, frozen=True)
+class FreeformInput:
+    """How a tool takes free text: the Responses API's custom tool ``format``.
+
+    Args:
+        param: the handler parameter that receives the text (the one string parameter of the
+            function form, offered where custom tools are not: Chat Completions, or models
+            outside ``only_for``).
+        syntax: ``"lark"`` or ``"regex"`` for a grammar-constrained input; None for plain text.
+        definition: the grammar (required with ``syntax``).
+        only_for: offer the custom form only to models whose name contains one of these
+            (e.g. ``("codex",)``); empty: to every model of a Responses transport.
+    """
+
+    param: str = "input"
+    syntax: Literal["lark", "regex"] | None = None
+    definition: str | None = None
+    only_for: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.syntax not in (None, "lark", "regex"):
+            raise ValueError(f"grammar syntax must be 'lark' or 'regex', not {self.syntax!r}")
+        if (self.syntax is None) != (self.definition is None):
+            raise ValueError("a grammar needs both 'syntax' and 'definition'")
+
+    def format(self) -> dict[str, Any]:
+        """The ``format`` field of the custom tool definition."""
+        if self.syntax is None:
+            return {"type": "text"}
+        return {"type": "grammar", "syntax": self.syntax, "definition": self.definition}
+
+    def offered_to(self, model: str) -> bool:
+        """Whether ``model`` gets the custom form (else the function form)."""
+        name = model.lower()
+        return not self.only_for or any(part in name for part in self.only_for)
+
+
 @dataclass(eq=False)
 class Tool:
     """A function tool the model may call.
@@ -82,18 +128,43 @@ class Tool:
     kind: str = "custom"
     #: The handler parameter that receives the call's ``RunContext`` (not part of the schema).
     context_param: str | None = None
+    #: Set to make this a custom (freeform) tool that takes free text (see FreeformInput).
+    freeform: FreeformInput | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
             raise ValueError(f"tool name {self.name!r} must match [A-Za-z0-9_-]{{1,64}}")
         if self.args_model is not None and not self.parameters:
             self.parameters = _schema_of(self.args_model)
+        if self.freeform is not None and not self.parameters:
+            p = self.freeform.param
+            self.parameters = {
+                "type": "object",
+                "properties": {p: {"type": "string"}},
+                "required": [p],
+            }
         if not self.parameters:
             self.parameters = {"type": "object", "properties": {}}
         self._is_async = inspect.iscoroutinefunction(self.handler)
 
-    def schema(self) -> dict[str, Any]:
-        """The Responses API tool definition."""
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function itself (``add(1, 2)``), e.g. in a unit test of the tool."""
+        return self.handler(*args, **kwargs)
+
+    def schema(self, *, custom: bool | None = None) -> dict[str, Any]:
+        """The Responses API tool definition.
+
+        A freeform tool is offered as ``{"type": "custom", "name", "description", "format"}``
+        when ``custom`` is true (default: whenever it is freeform); otherwise, and for every
+        other tool, as a function.
+        """
+        if self.freeform is not None and (custom is None or custom):
+            return {
+                "type": "custom",
+                "name": self.name,
+                "description": self.description,
+                "format": self.freeform.format(),
+            }
         out: dict[str, Any] = {
             "type": "function",
             "name": self.name,
@@ -132,6 +203,25 @@ class Tool:
             kwargs = self.parse_arguments(arguments)
         except ValueError as exc:
             return ToolResult(str(exc), is_error=True)
+        return await self._run(kwargs, context)
+
+    async def invoke_text(self, text: str, context: Any = None) -> ToolResult:
+        """Run a custom tool call: the free text goes to the ``freeform.param`` parameter
+        (``context`` as in :meth:`invoke`)."""
+        if self.freeform is None:
+            return ToolResult(
+                f"error: tool {self.name!r} takes JSON arguments, not free text", is_error=True
+            )
+        data = {self.freeform.param: text}
+        if self.args_model is not None:
+            try:
+                model = self.args_model.model_validate(data)
+            except ValidationError as exc:
+                return ToolResult(_format_validation(exc), is_error=True)
+            data = {name: getattr(model, name) for name in type(model).model_fields}
+        return await self._run(data, context)
+
+    async def _run(self, kwargs: dict[str, Any], context: Any) -> ToolResult:
         if self.context_param is not None:
             if context is None:
                 return ToolResult(f"error: tool {self.name!r} needs a RunContext", is_error=True)
@@ -144,6 +234,10 @@ class Tool:
         except anyio.get_cancelled_exc_class():
             raise
         except Exception as exc:
+            # The model gets one line; whoever runs the agent gets the traceback, with secrets
+            # (a token in a URL, a key in a message) redacted like the tool's outputs.
+            trace = "".join(traceback.format_exception(exc)).rstrip()
+            log.warning("tool %r raised:\n%s", self.name, redact(trace).text)
             return ToolResult(f"error: {_one_line(exc)}", is_error=True)
         if isinstance(value, ToolResult):  # a handler that reports its own errors (MCP tools)
             return value
@@ -232,7 +326,11 @@ def _context_param(fn: Handler) -> str | None:
 def tool(fn: Handler, /) -> Tool: ...
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None, kind: str = "custom"
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    kind: str = "custom",
+    freeform: FreeformInput | None = None,
 ) -> Callable[[Handler], Tool]: ...
 
 
@@ -243,24 +341,30 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     kind: str = "custom",
+    freeform: FreeformInput | None = None,
 ) -> Tool | Callable[[Handler], Tool]:
     """Turn a typed function (sync or async) into a :class:`Tool`.
 
     The JSON schema comes from the type hints, the description from the docstring's first part and
-    per-argument descriptions from its ``Args:`` section.
+    per-argument descriptions from its ``Args:`` section. With ``freeform``, the tool is a custom
+    tool whose free-text input goes to the parameter ``freeform.param``.
     """
 
     def build(f: Handler) -> Tool:
         desc, arg_docs = _parse_docstring(f.__doc__)
         model = _model_for(f, arg_docs)
-        return Tool(
+        t = Tool(
             name=name or f.__name__,
             description=description or desc or f.__name__,
             handler=f,
             args_model=model,
             kind=kind,
             context_param=_context_param(f),
+            freeform=freeform,
         )
+        if freeform is not None and freeform.param not in model.model_fields:
+            raise TypeError(f"tool {t.name!r}: no parameter {freeform.param!r} for the free text")
+        return t
 
     if fn is not None:
         return build(fn)

@@ -123,7 +123,10 @@ async def test_an_idle_session_warms_the_socket_and_turn_one_continues_it() -> N
     rec = Recorder()
     async with serve(script=SCRIPT) as server, session_for(server, rec) as session:
         with anyio.fail_after(5):
-            while not any(r.generate is False for r in server.requests):  # noqa: ASYNC110
+            # The record appears when the warm-up arrives; wait until it has been answered.
+            while not any(  # noqa: ASYNC110
+                r.generate is False and r.status == "completed" for r in server.requests
+            ):
                 await anyio.sleep(0.005)  # the server's records are not awaitable: poll
         warm = next(r for r in server.requests if r.generate is False)
         assert warm.input_items == 0 and warm.status == "completed"

@@ -21,7 +21,13 @@ from responses_fast.safety.policy import Policy
 from responses_fast.sandbox import Sandbox, SandboxMode
 
 from ..spec import Tool, tool
-from .apply_patch import APPLY_PATCH_DESCRIPTION, PatchError, apply_patch, parse_patch
+from .apply_patch import (
+    APPLY_PATCH_DESCRIPTION,
+    APPLY_PATCH_FREEFORM,
+    PatchError,
+    apply_patch,
+    parse_patch,
+)
 from .files import (
     LIST_FILES_DESCRIPTION,
     READ_FILE_DESCRIPTION,
@@ -140,7 +146,12 @@ def coding_tools(
     ) -> str:
         return search_files(ws, pattern, path, glob, limit, max_output_bytes=out_limit)
 
-    @tool(name="apply_patch", description=APPLY_PATCH_DESCRIPTION, kind="write")
+    @tool(
+        name="apply_patch",
+        description=APPLY_PATCH_DESCRIPTION,
+        kind="write",
+        freeform=APPLY_PATCH_FREEFORM,
+    )
     def apply_patch_tool(
         patch: str = Field(description="The whole patch, from *** Begin Patch to *** End Patch."),
     ) -> str:

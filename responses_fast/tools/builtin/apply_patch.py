@@ -24,10 +24,44 @@ from dataclasses import dataclass, field
 
 from responses_fast.safety.patch_text import PatchTextError, header_path, patch_lines
 from responses_fast.safety.paths import PathEscapeError, Workspace
+from responses_fast.tools.spec import FreeformInput
 
 from .confined_fs import HardLinkError, Located, WorkspaceFS, check_regular, read_fd
 
-__all__ = ["APPLY_PATCH_DESCRIPTION", "PatchError", "apply_patch", "parse_patch"]
+__all__ = [
+    "APPLY_PATCH_DESCRIPTION",
+    "APPLY_PATCH_FREEFORM",
+    "APPLY_PATCH_LARK",
+    "PatchError",
+    "apply_patch",
+    "parse_patch",
+]
+
+#: The envelope's grammar as Codex offers it (openai/codex ``apply_patch.lark``): Codex models
+#: are trained on apply_patch as a freeform tool constrained by it.
+APPLY_PATCH_LARK = r"""start: begin_patch hunk+ end_patch
+begin_patch: "*** Begin Patch" LF
+end_patch: "*** End Patch" LF?
+
+hunk: add_hunk | delete_hunk | update_hunk
+add_hunk: "*** Add File: " filename LF add_line+
+delete_hunk: "*** Delete File: " filename LF
+update_hunk: "*** Update File: " filename LF change_move? change?
+
+filename: /(.+)/
+add_line: "+" /(.*)/ LF -> line
+
+change_move: "*** Move to: " filename LF
+change: (change_context | change_line)+ eof_line?
+change_context: ("@@" | "@@ " /(.+)/) LF
+change_line: ("+" | "-" | " ") /(.*)/ LF
+eof_line: "*** End of File" LF
+
+%import common.LF
+"""
+
+#: apply_patch takes the patch as free text for Codex models, as a function argument elsewhere.
+APPLY_PATCH_FREEFORM = FreeformInput("patch", "lark", APPLY_PATCH_LARK, only_for=("codex",))
 
 APPLY_PATCH_DESCRIPTION = """\
 Use the `apply_patch` tool to edit files. Your patch language is a stripped-down, file-oriented \
