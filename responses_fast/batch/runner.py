@@ -7,7 +7,6 @@ store. The outcome is a plain JSON-able dict the driver writes in one transactio
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -21,8 +20,14 @@ import orjson
 from ..config import RetryPolicy
 from ..errors import RateLimitError, RetriesExhausted
 from ..safety import Policy
+from ..sandbox import Sandbox
 from ..session import AgentSession, Reconnected, TurnFinished
-from ..tools.builtin import coding_tools
+from ..tools.builtin import (
+    DEFAULT_COMMAND_ENVIRONMENT,
+    coding_tools,
+    policy_for_sandbox,
+    run_shell,
+)
 from ..tools.spec import Tool
 from .ratelimit import Gate, is_rate_limit
 from .tasks import TaskSpec
@@ -89,10 +94,21 @@ def tool_environment() -> None:
         os.environ["PATH"] = folder + (os.pathsep + path if path else "")
 
 
-def task_tools(workspace: Path, policy: Policy, names: list[str] | None) -> list[Tool]:
-    """The task's tools. The one place the batch builds tools: when the OS sandbox lands, this is
-    ``coding_tools(workspace, sandbox="workspace-write", network=False)``."""
-    tools = coding_tools(workspace, policy=policy)
+#: What the agent's commands and the check see (no secrets, no bytecode files).
+TASK_ENVIRONMENT = DEFAULT_COMMAND_ENVIRONMENT
+
+
+def task_sandbox(workspace: Path) -> Sandbox:
+    """Every command of a task (the agent's and the check) runs in this OS sandbox."""
+    return Sandbox(workspace, mode="workspace-write", network=False)
+
+
+def task_tools(
+    workspace: Path, policy: Policy, names: list[str] | None, sandbox: Sandbox
+) -> list[Tool]:
+    """The task's tools: the built-in coding tools, their shell in the task's sandbox. The one
+    place the batch builds tools."""
+    tools = coding_tools(workspace, policy=policy, sandbox=sandbox, environment=TASK_ENVIRONMENT)
     if names is None:
         return tools
     wanted = set(names)
@@ -104,24 +120,29 @@ def _turn_record(metrics: Any) -> dict[str, Any]:
 
 
 async def _check(command: str, cwd: Path, limit: float) -> tuple[int | None, str]:
-    """Run the check command with bash in the workspace: (exit code or None on timeout, tail)."""
-    with anyio.move_on_after(limit) as scope:
-        proc = await anyio.run_process(
-            ["bash", "-c", command], cwd=cwd, check=False, stderr=subprocess.STDOUT
-        )
-    if scope.cancelled_caught:
+    """Run the check command with bash in the workspace, in the task's sandbox with the task's
+    environment: (exit code or None on timeout, output tail)."""
+    result = await run_shell(
+        command,
+        cwd,
+        time_limit=limit,
+        max_output_bytes=2 * CHECK_TAIL,
+        env=TASK_ENVIRONMENT.apply(os.environ),
+        sandbox=task_sandbox(cwd),
+    )
+    if result.timed_out:
         return None, f"the check did not finish within {limit:g}s"
-    text = (proc.stdout or b"").decode("utf-8", "replace")
-    return proc.returncode, text[-CHECK_TAIL:]
+    return result.exit_code, result.output[-CHECK_TAIL:]
 
 
 async def _agent(
     spec: TaskSpec, target: BatchTarget, gate: Gate, ws: Path
 ) -> tuple[Any, list[dict[str, Any]]]:
-    policy = Policy(ws)
+    sandbox = task_sandbox(ws)
+    policy = policy_for_sandbox(sandbox)
     session = AgentSession(
         spec.model or target.model,
-        tools=task_tools(ws, policy, list(spec.tools) if spec.tools is not None else None),
+        tools=task_tools(ws, policy, list(spec.tools) if spec.tools is not None else None, sandbox),
         instructions=spec.instructions or DEFAULT_INSTRUCTIONS,
         base_url=target.base_url,
         api_key=target.api_key,

@@ -39,6 +39,7 @@ from .files import (
 from .shell import SHELL_DESCRIPTION, ShellResult, command_text, run_shell, sandbox_note
 
 __all__ = [
+    "DEFAULT_COMMAND_ENVIRONMENT",
     "DEFAULT_MAX_OUTPUT_BYTES",
     "PatchError",
     "ShellResult",
@@ -54,6 +55,14 @@ DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024
 
 # The sandbox of each shell tool made here (reported by the CLI and the session).
 _SANDBOXES: weakref.WeakKeyDictionary[Tool, Sandbox] = weakref.WeakKeyDictionary()
+
+
+#: The environment of the shell tool's commands by default: the core allow-list without
+#: secret-looking names, plus PYTHONDONTWRITEBYTECODE. An agent edits fast: a fix written in the
+#: same second as an earlier test run, with the same size (``lo`` -> ``hi``), leaves the old
+#: ``.pyc`` looking valid (CPython checks mtime in seconds and size), so the tests would still run
+#: the old code; and ``__pycache__`` would clutter the workspace's diff.
+DEFAULT_COMMAND_ENVIRONMENT = EnvironmentPolicy(set={"PYTHONDONTWRITEBYTECODE": "1"})
 
 
 def policy_for_sandbox(sandbox: Sandbox) -> Policy:
@@ -84,8 +93,9 @@ def coding_tools(
         sandbox: the OS sandbox mode (``read-only``, ``workspace-write``,
             ``danger-full-access``) or a :class:`~responses_fast.sandbox.Sandbox`. The backend
             is probed once per process; ``shell_tool_sandbox(tools)`` returns it.
-        environment: which variables commands see (default: the core allow-list, no
-            secret-looking names; see ``responses_fast.safety.environment.EnvironmentPolicy``).
+        environment: which variables commands see (default :data:`DEFAULT_COMMAND_ENVIRONMENT`:
+            the core allow-list, no secret-looking names, no Python bytecode files; see
+            ``responses_fast.safety.environment.EnvironmentPolicy``).
     """
     root = Path(workspace)
     if not root.is_dir():
@@ -93,7 +103,7 @@ def coding_tools(
     ws = Workspace(root)
     box = sandbox if isinstance(sandbox, Sandbox) else Sandbox(root, mode=sandbox, network=network)
     guard = policy if policy is not None else policy_for_sandbox(box)
-    env_policy = environment if environment is not None else EnvironmentPolicy()
+    env_policy = environment if environment is not None else DEFAULT_COMMAND_ENVIRONMENT
     out_limit = max(256, int(max_output_bytes))
 
     @tool(name="shell", description=SHELL_DESCRIPTION + sandbox_note(box), kind="shell")
