@@ -21,7 +21,7 @@ import httpx
 from ..config import Timeouts, mask_secret
 from ..errors import ResponsesFastError, TransportError
 from ..protocol.sse import SSEDecoder, SSEMessage
-from ._errors import error_from_body, map_transport_errors
+from ._errors import error_from_body, map_transport_errors, unexpected_content
 from .base import Transport, TransportStats
 
 __all__ = [
@@ -95,7 +95,7 @@ async def streamed_post(
     half-read HTTP/1.1 connection cannot carry the next request).
     """
     request = client.build_request("POST", url, content=body, headers=headers)
-    with map_transport_errors("send"):
+    with map_transport_errors("send", url):
         response = await client.send(request, stream=True)
     try:
         stats.requests += 1
@@ -106,6 +106,11 @@ async def streamed_post(
                 data = await response.aread()
             stats.bytes_received += len(data)
             raise error_from_body(response.status_code, data, response.headers)
+        page = unexpected_content(
+            response.status_code, response.headers.get("content-type"), url, "an event stream"
+        )
+        if page is not None:
+            raise page
         yield response
     finally:
         with anyio.CancelScope(shield=True):
@@ -191,7 +196,7 @@ class PooledHttpTransport(Transport):
         authentication error, which is raised now.
         """
         try:
-            with map_transport_errors("connect"):
+            with map_transport_errors("connect", self.url):
                 response = await self._http().get(self.base_url + "/models")
         except TransportError as exc:
             log.debug("warm-up failed: %s", exc)

@@ -31,6 +31,7 @@ from ..protocol.chat import (
 )
 from ..protocol.client_events import render_fields
 from ..protocol.server_events import ServerEvent, UnknownEvent
+from ._errors import check_base_url
 from ._http import PooledHttpTransport, drain, sse_messages, streamed_post
 from .base import RequestSettings, SettingsMemo, TransportStats, TurnRequest
 
@@ -72,7 +73,11 @@ _PASS_THROUGH = frozenset(
 
 
 def chat_url(base_url: str) -> str:
-    """``http://host/v1`` -> ``http://host/v1/chat/completions`` (a full URL is kept)."""
+    """``http://host/v1`` -> ``http://host/v1/chat/completions`` (a full URL is kept).
+
+    A malformed ``base_url`` raises ConfigurationError.
+    """
+    check_base_url(base_url, ("http", "https"))
     base = base_url.rstrip("/")
     return base if base.endswith("/chat/completions") else base + "/chat/completions"
 

@@ -27,7 +27,7 @@ from ..protocol.server_events import (
     UnknownEvent,
     parse_server_event,
 )
-from ._errors import error_from_body, error_from_event
+from ._errors import check_base_url, error_from_body, error_from_event
 from ._http import PooledHttpTransport, drain, sse_messages, streamed_post
 from .base import RequestSettings, SettingsMemo, TurnRequest
 
@@ -39,7 +39,11 @@ _DONE = b"[DONE]"
 
 
 def responses_url(base_url: str) -> str:
-    """``https://host/v1`` -> ``https://host/v1/responses`` (a URL already ending so is kept)."""
+    """``https://host/v1`` -> ``https://host/v1/responses`` (a URL already ending so is kept).
+
+    A malformed ``base_url`` raises ConfigurationError.
+    """
+    check_base_url(base_url, ("http", "https"))
     base = base_url.rstrip("/")
     return base if base.endswith("/responses") else base + "/responses"
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 import anyio
 import websockets.asyncio.client
@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection
 
 from ..cache.prefix import RenderedPrefix
 from ..config import Timeouts, mask_secret
-from ..errors import ConnectionLost, LocalProtocolError, ReadTimeout
+from ..errors import ConnectionLost, LocalProtocolError, RateLimitError, ReadTimeout, ServerError
 from ..protocol.client_events import assemble_body, render_fields
 from ..protocol.server_events import (
     TERMINAL_EVENT_TYPES,
@@ -34,7 +34,7 @@ from ..protocol.server_events import (
     UnknownEvent,
     parse_server_event,
 )
-from ._errors import error_from_event, map_transport_errors
+from ._errors import check_base_url, error_from_event, map_transport_errors
 from ._logging import wire_logger
 from .base import RequestSettings, Transport, TurnRequest
 
@@ -47,9 +47,12 @@ _CREATE = render_fields({"type": "response.create"})
 
 
 def websocket_url(base_url: str) -> str:
-    """``https://host/v1`` -> ``wss://host/v1/responses`` (the same rule as the official SDK)."""
-    parts = urlsplit(base_url)
-    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme, "wss")
+    """``https://host/v1`` -> ``wss://host/v1/responses`` (the same rule as the official SDK).
+
+    A malformed ``base_url`` raises ConfigurationError.
+    """
+    parts = check_base_url(base_url)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}[parts.scheme]
     path = parts.path.rstrip("/")
     if not path.endswith("/responses"):
         path += "/responses"
@@ -98,6 +101,18 @@ class WebSocketTransport(Transport):
         return self._ws is not None
 
     async def connect(self) -> None:
+        """Open the socket ahead of the first turn.
+
+        A 429 or 5xx answer to the handshake is not raised here: the first turn connects again
+        inside the session's retry loop, which honours its retry-after. Everything else (an
+        authentication error, a web page instead of the upgrade, an unreachable host) is.
+        """
+        try:
+            await self._connect()
+        except (RateLimitError, ServerError) as exc:
+            log.debug("pre-connect to %s refused (%s); the first turn retries", self.url, exc)
+
+    async def _connect(self) -> None:
         async with self._connect_lock:
             if self._ws is not None:
                 return
@@ -108,7 +123,7 @@ class WebSocketTransport(Transport):
             tls: dict[str, Any] = {}
             if self._ssl_context is not None and self.url.startswith("wss:"):
                 tls["ssl"] = self._ssl_context
-            with map_transport_errors("connect"):
+            with map_transport_errors("connect", self.url):
                 self._ws = await websockets.asyncio.client.connect(
                     self.url,
                     additional_headers=headers,
@@ -133,12 +148,13 @@ class WebSocketTransport(Transport):
 
         The server prepares them while the caller has nothing to send yet; the first turn then
         continues that prepared response. A turn that starts meanwhile waits for it (one round
-        trip at most).
+        trip at most). Without an open socket (a refused pre-connect) there is nothing to warm.
         """
         if self._warmup is None:
             return
         async with self._turn_lock:
-            await self.connect()
+            if self._ws is None:
+                return  # the pre-connect was refused: the first turn connects (and retries)
             if self._warm_id is None and self._server_head is None:
                 await self._warm(self._warmup)
 
@@ -164,7 +180,7 @@ class WebSocketTransport(Transport):
             if self._ws is not None and time.monotonic() - self._opened_at > self._max_age:
                 # Rotate at a turn boundary before the server's lifetime limit cuts us mid-stream.
                 await self.reset()
-            await self.connect()
+            await self._connect()
             events = self._exchange(self._body_for(request))
             try:
                 yield events
