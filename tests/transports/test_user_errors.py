@@ -226,9 +226,9 @@ def test_malformed_base_url_is_a_configuration_error_at_once(kind: str, base_url
 
 def test_cli_exits_2_on_a_malformed_base_url(tmp_path: Any) -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    args = ["run", "fix it", "-w", str(tmp_path), "--base-url", "localhost:8765/v1"]
     proc = subprocess.run(
-        [sys.executable, "-m", "responses_fast.cli", "run", "fix it", "-w", str(tmp_path),
-         "--base-url", "localhost:8765/v1", "--transport", "websocket"],  # fmt: skip
+        [sys.executable, "-m", "responses_fast.cli", *args, "--transport", "websocket"],
         capture_output=True,
         text=True,
         timeout=60,
