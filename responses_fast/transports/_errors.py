@@ -239,20 +239,9 @@ def translate(
     where = f" to {safe_url(url)}" if url else ""
     if isinstance(exc, websockets.exceptions.InvalidStatus):
         resp = exc.response
-        body = bytes(resp.body or b"")
-        headers = dict(resp.headers)
-        content_type = resp.headers.get("Content-Type")
-        page = unexpected_content(resp.status_code, content_type, url, "a WebSocket upgrade")
-        if page is not None:
-            return page
-        if resp.status_code < 400:
-            return RemoteProtocolError(
-                f"{safe_url(url)} answered HTTP {resp.status_code} "
-                f"({_media_type(content_type) or 'no content type'}) instead of a WebSocket "
-                "upgrade: is the base URL right?",
-                raw=body,
-            )
-        return error_from_body(resp.status_code, body, headers)
+        return refused_upgrade(resp.status_code, resp.headers, bytes(resp.body or b""), url)
+    if type(exc).__module__.startswith("picows"):
+        return _from_picows(exc, phase, url)
     if isinstance(exc, websockets.exceptions.ConnectionClosed):
         code = exc.rcvd.code if exc.rcvd is not None else None
         return ConnectionLost(f"websocket closed during {phase} (code {code})", close_code=code)
@@ -286,6 +275,39 @@ def translate(
         return ConnectionLost(f"connection lost during {phase}: {type(exc).__name__}")
     if isinstance(exc, Exception):
         return error_from_sdk(exc, phase, url)
+    return None
+
+
+def refused_upgrade(
+    status: int, headers: Mapping[str, Any], body: bytes, url: str | None
+) -> ResponsesFastError:
+    """A non-101 answer to the WebSocket upgrade: a web page, another 2xx/3xx, or an API error."""
+    content_type = headers.get("Content-Type") or headers.get("content-type")
+    page = unexpected_content(status, content_type, url, "a WebSocket upgrade")
+    if page is not None:
+        return page
+    if status < 400:
+        return RemoteProtocolError(
+            f"{safe_url(url)} answered HTTP {status} "
+            f"({_media_type(content_type) or 'no content type'}) instead of a WebSocket "
+            "upgrade: is the base URL right?",
+            raw=body,
+        )
+    return error_from_body(status, body, dict(headers))
+
+
+def _from_picows(exc: BaseException, phase: str, url: str | None) -> ResponsesFastError | None:
+    """picows' handshake errors (the optional ``fast`` backend of the socket)."""
+    from picows import WSError, WSHandshakeError
+
+    if isinstance(exc, WSHandshakeError):
+        resp = exc.response
+        if resp is not None and resp.status is not None:
+            return refused_upgrade(int(resp.status), resp.headers, bytes(resp.body or b""), url)
+        where = f" to {safe_url(url)}" if url else ""
+        return ConnectError(f"websocket handshake{where} failed: {exc}")
+    if isinstance(exc, WSError):
+        return ConnectionLost(f"websocket failure during {phase}: {exc}")
     return None
 
 

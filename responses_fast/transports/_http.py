@@ -31,6 +31,7 @@ __all__ = [
     "make_client",
     "sse_messages",
     "streamed_post",
+    "tls_context",
 ]
 
 log = logging.getLogger("responses_fast.transports.http")
@@ -40,7 +41,7 @@ KEEPALIVE_EXPIRY = 120.0
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One verifying TLS context for every client: building one loads the CA bundle, ~30 ms of
     blocked event loop per client (6 s for 200 sessions) if each client made its own."""
     return httpx.create_ssl_context()
@@ -74,7 +75,7 @@ def make_client(
         http1=True,
         http2=False,
         follow_redirects=False,
-        verify=ssl_context if ssl_context is not None else _tls_context(),
+        verify=ssl_context if ssl_context is not None else tls_context(),
         event_hooks=dict(event_hooks) if event_hooks else None,  # type: ignore[arg-type]
     )
 
