@@ -14,6 +14,7 @@ import logging
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import httpx
@@ -21,15 +22,16 @@ import httpx
 from ..config import Timeouts, mask_secret
 from ..errors import ResponsesFastError, TransportError
 from ..protocol.sse import SSEDecoder, SSEMessage
-from ._errors import error_from_body, map_transport_errors, unexpected_content
+from ._errors import error_from_body, map_transport_errors, translate, unexpected_content
 from .base import Transport, TransportStats
 
 __all__ = [
     "KEEPALIVE_EXPIRY",
     "PooledHttpTransport",
     "drain",
+    "is_delta",
     "make_client",
-    "sse_messages",
+    "sse_batches",
     "streamed_post",
     "tls_context",
 ]
@@ -118,26 +120,49 @@ async def streamed_post(
             await response.aclose()
 
 
-async def sse_messages(
+async def sse_batches(
     response: httpx.Response, stats: TransportStats
-) -> AsyncGenerator[SSEMessage, None]:
-    """The SSE messages of a streaming response, decoded incrementally as bytes arrive."""
+) -> AsyncGenerator[list[SSEMessage], None]:
+    """The SSE messages of a streaming response, one list per network read.
+
+    One decode per read and one generator step per read (not per message); errors are
+    translated around the whole loop, not per read.
+    """
     decoder = SSEDecoder()
-    chunks = response.aiter_bytes()
-    while True:
-        with map_transport_errors("stream"):
-            try:
-                chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                break
-        stats.bytes_received += len(chunk)
-        for message in decoder.feed(chunk):
-            yield message
-    for message in decoder.flush():
-        yield message
+    try:
+        async for chunk in response.aiter_bytes():
+            stats.bytes_received += len(chunk)
+            messages = decoder.feed(chunk)
+            if messages:
+                yield messages
+        tail = decoder.flush()
+        if tail:
+            yield tail
+    except ResponsesFastError:
+        raise
+    except Exception as exc:
+        mapped = translate(exc, "stream")
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
-async def drain(messages: AsyncGenerator[SSEMessage, None], limit: float) -> bool:
+_PREFIX = b'{"type":"'
+_DELTA = b".delta"
+
+
+def is_delta(message: SSEMessage) -> bool:
+    """Whether ``message`` is a ``*.delta`` event, from its SSE name or a peek at its type."""
+    if message.event is not None:
+        return message.event.endswith(".delta")
+    data = message.data
+    if data.startswith(_PREFIX):
+        end = data.find(b'"', 9)
+        return end > 0 and data[9:end].endswith(_DELTA)
+    return False
+
+
+async def drain(messages: AsyncGenerator[Any, None], limit: float) -> bool:
     """Read what follows the terminal event (normally nothing) so the connection is reusable.
 
     Returns False when the body did not end in time; the caller's close then drops the connection.

@@ -38,7 +38,14 @@ from ..errors import ConnectError, ConnectionLost
 from ._errors import safe_url, translate
 from ._logging import wire_logger
 
-__all__ = ["BACKEND_ENV", "Backend", "Connection", "MessageSink", "available_backends", "open_connection"]
+__all__ = [
+    "BACKEND_ENV",
+    "Backend",
+    "Connection",
+    "MessageSink",
+    "available_backends",
+    "open_connection",
+]
 
 log = logging.getLogger("responses_fast.transports.websocket")
 _WIRE_LOG = wire_logger("responses_fast.transports.websocket.wire")

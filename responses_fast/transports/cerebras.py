@@ -249,16 +249,20 @@ class CerebrasTransport(Transport):
                 with anyio.CancelScope(shield=True):
                     await response.aclose()
                 raise page
-            events = chat_stream_events(response, self.stats, self._timeouts.close)
+            events = chat_stream_events(
+                response, self.stats, self._timeouts.close, want_deltas=request.want_deltas
+            )
         else:
-            events = self._events(stream)
+            events = self._events(stream, request.want_deltas)
         try:
             yield events
         finally:
             await events.aclose()
 
-    async def _events(self, stream: Any) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
-        assembler = ChatStreamAssembler()
+    async def _events(
+        self, stream: Any, want_deltas: bool
+    ) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
+        assembler = ChatStreamAssembler(emit_deltas=want_deltas)
         response: httpx.Response = stream.response
         chunks = stream.__aiter__()
         try:
