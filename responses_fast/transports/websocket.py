@@ -52,7 +52,7 @@ from ..protocol.server_events import (
     parse_server_event,
 )
 from ._errors import check_base_url, error_from_event, translate
-from ._inbox import Router
+from ._inbox import Inbox, Router
 from ._socket import Backend, Connection, open_connection
 from .base import RequestSettings, Transport, TurnRequest
 
@@ -306,9 +306,10 @@ class WebSocketLane(Transport):
                     render_fields({"generate": False}),
                     input_items=(),
                 )
-                async for event in self._exchange(body, want_deltas=False):
-                    if isinstance(event, ResponseCompleted):
-                        self._warm_id = event.response.id
+                async with self._exchange(body, want_deltas=False) as events:
+                    async for event in events:
+                        if isinstance(event, ResponseCompleted):
+                            self._warm_id = event.response.id
 
     @asynccontextmanager
     async def open_turn(
@@ -318,11 +319,9 @@ class WebSocketLane(Transport):
             if self._busy:  # only a turn opened from inside another turn gets here
                 raise LocalProtocolError("a response is already in flight on this lane")
             await self._ensure(rotate=True)
-            events = self._exchange(self._body_for(request), want_deltas=request.want_deltas)
-            try:
+            body = self._body_for(request)
+            async with self._exchange(body, want_deltas=request.want_deltas) as events:
                 yield events
-            finally:
-                await events.aclose()
 
     def _body_for(self, request: TurnRequest) -> bytes:
         items = request.items
@@ -342,9 +341,11 @@ class WebSocketLane(Transport):
             input_items=[entry.raw for entry in items[start:]],
         )
 
+    @asynccontextmanager
     async def _exchange(
         self, body: bytes, *, want_deltas: bool
-    ) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
+    ) -> AsyncIterator[AsyncIterator[ServerEvent | UnknownEvent]]:
+        """Send ``body`` now; the context yields the response's events (read lazily)."""
         socket = self.socket
         conn = socket.conn
         if conn is None or conn.closed:
@@ -352,7 +353,7 @@ class WebSocketLane(Transport):
         router = socket.router
         inbox = router.open(self.stream_id, self.stats, want_deltas)
         self._busy = True
-        finished = False
+        done = [False]  # set by the reader at the terminal event or an error event
         watchdog: _StallWatchdog | None = None
         stats = self.stats
         try:
@@ -364,39 +365,16 @@ class WebSocketLane(Transport):
             stats.bytes_sent += len(body)
             stats.last_request_bytes = len(body)
             watchdog = _StallWatchdog(conn, socket.timeouts.read)
-            pending = inbox.pending
-            while True:
-                if not pending:
-                    if inbox.error is not None:
-                        if watchdog.fired:
-                            raise ReadTimeout(
-                                f"no event for {socket.timeouts.read:g}s: the stream stalled"
-                            ) from inbox.error
-                        raise inbox.error
-                    await inbox.wait()
-                    continue
-                event = parse_server_event(pending.popleft())
-                if isinstance(event, ErrorEvent):
-                    finished = True
-                    self._server_head = None
-                    error = error_from_event(event)
-                    if error.code == "websocket_connection_limit_reached":
-                        # The server closes this socket right after: the retry needs a new one.
-                        await socket.drop()
-                    raise error
-                if event.type in TERMINAL_EVENT_TYPES:
-                    finished = True
-                    response = getattr(event, "response", None)
-                    ok = event.type == "response.completed"
-                    self._server_head = response.id if ok and response is not None else None
-                    yield event
-                    return
-                yield event
+            events = self._read(inbox, watchdog, done)
+            try:
+                yield events
+            finally:
+                await events.aclose()
         finally:
             if watchdog is not None:
                 watchdog.cancel()
             self._busy = False
-            if finished or inbox.error is not None:
+            if done[0] or inbox.error is not None:
                 router.release(inbox, drain=False)
             else:
                 # Abandoned mid-response (cancelled, failed): the rest of that response still
@@ -408,6 +386,39 @@ class WebSocketLane(Transport):
                 else:
                     router.release(inbox, drain=False)
                     await socket.drop()
+
+    async def _read(
+        self, inbox: Inbox, watchdog: _StallWatchdog, done: list[bool]
+    ) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
+        pending = inbox.pending
+        while True:
+            if not pending:
+                if inbox.error is not None:
+                    if watchdog.fired:
+                        read = self.socket.timeouts.read
+                        raise ReadTimeout(
+                            f"no event for {read:g}s: the stream stalled"
+                        ) from inbox.error
+                    raise inbox.error
+                await inbox.wait()
+                continue
+            event = parse_server_event(pending.popleft())
+            if isinstance(event, ErrorEvent):
+                done[0] = True
+                self._server_head = None
+                error = error_from_event(event)
+                if error.code == "websocket_connection_limit_reached":
+                    # The server closes this socket right after: the retry needs a new one.
+                    await self.socket.drop()
+                raise error
+            if event.type in TERMINAL_EVENT_TYPES:
+                done[0] = True
+                response = getattr(event, "response", None)
+                ok = event.type == "response.completed"
+                self._server_head = response.id if ok and response is not None else None
+                yield event
+                return
+            yield event
 
     async def reset(self) -> None:
         """After a failure: the chain is gone; a dead socket reopens on the next turn."""
