@@ -25,7 +25,7 @@ import logging
 import os
 import ssl
 from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
@@ -163,8 +163,8 @@ class _SansIOConnection(Connection, asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self._transport = cast(asyncio.Transport, transport)
         self._write()
 
     def data_received(self, data: bytes) -> None:
