@@ -37,6 +37,8 @@ from .session import (
     Usage,
 )
 from .tools import Tool, ToolResult, tool
+from .transports.eventloop import run_main
+from .transports.websocket import ResponsesSocket
 
 __version__ = "0.1.0"
 
@@ -54,6 +56,7 @@ __all__ = [
     "RateLimitError",
     "Reconnected",
     "ResponsesFastError",
+    "ResponsesSocket",
     "RetriesExhausted",
     "RetryPolicy",
     "RunFinished",
@@ -73,5 +76,6 @@ __all__ = [
     "TurnStarted",
     "Usage",
     "UsageError",
+    "run_main",
     "tool",
 ]
