@@ -209,9 +209,9 @@ def contenders() -> list[tuple[str, Measure]]:
     return out
 
 
-async def bench(base_url: str, repeats: int) -> dict[str, list[float]]:
+async def bench(base_url: str, repeats: int, only: str) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {}
-    chosen = contenders()
+    chosen = [(label, m) for label, m in contenders() if only in label]
     for _label, measure in chosen:  # warm-up: imports, pools, the server's caches
         await measure(base_url)
     for _ in range(repeats):  # interleaved, so drift hits every contender alike
@@ -228,6 +228,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=4, help="model turns per session run")
     parser.add_argument("--chars", type=int, default=1200, help="characters of text per turn")
     parser.add_argument("--loops", default="asyncio,uvloop", help="event loops to run on")
+    parser.add_argument("--only", default="", help="run only the contenders whose label has this")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
@@ -244,7 +245,7 @@ def main() -> None:
                     print("uvloop is not installed: skipped")
                     continue
                 options = {"use_uvloop": True}
-            results = anyio.run(bench, base_url, args.repeats, backend_options=options)
+            results = anyio.run(bench, base_url, args.repeats, args.only, backend_options=options)
             print(f"\n{loop}, server paced at {args.tps:g} tok/s: client CPU per event (µs)")
             for label, values in results.items():
                 med = statistics.median(values)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 import logging
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx
@@ -129,12 +129,18 @@ async def sse_batches(
     translated around the whole loop, not per read.
     """
     decoder = SSEDecoder()
+    # An identity-encoded body is read straight off the transport's stream: httpx's decoder and
+    # re-chunker (two more generator layers per HTTP chunk, i.e. per event) have nothing to do.
+    encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
+    source = response.aiter_bytes() if encoded else cast(AsyncIterable[bytes], response.stream)
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in source:
             stats.bytes_received += len(chunk)
             messages = decoder.feed(chunk)
             if messages:
                 yield messages
+        if not encoded:
+            await response.aclose()  # what aiter_bytes does at the end: the connection is free
         tail = decoder.flush()
         if tail:
             yield tail
