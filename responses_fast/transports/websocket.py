@@ -61,8 +61,9 @@ __all__ = ["ResponsesSocket", "WebSocketLane", "WebSocketTransport", "websocket_
 log = logging.getLogger("responses_fast.transports.websocket")
 
 _CREATE = render_fields({"type": "response.create"})
-#: What the service accepts as a lane id (letters, digits, ``_``, ``-``, ``.``, ``:``; 1-64).
-_LANE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+#: A lane id the local server accepts (1-256 letters, digits, ``_``, ``.``, ``-``); the service's
+#: exact rule is not published, and it answers others with ``invalid_stream_id``.
+_LANE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
 
 
 def websocket_url(base_url: str) -> str:
@@ -153,7 +154,7 @@ class ResponsesSocket:
         if name is not None:
             if not _LANE_ID.fullmatch(name):
                 raise ConfigurationError(
-                    f"lane name {name!r}: use 1-64 letters, digits, '_', '-', '.' or ':'"
+                    f"lane name {name!r}: use 1-256 letters, digits, '_', '.' or '-'"
                 )
             if name in self._lanes:
                 raise UsageError(f"lane {name!r} is already in use on this socket")

@@ -228,7 +228,7 @@ async def test_lane_names_are_checked(lane_server: LaneServer) -> None:
     with pytest.raises(ConfigurationError):
         socket.lane("has space")
     with pytest.raises(ConfigurationError):
-        socket.lane("x" * 65)
+        socket.lane("x" * 257)
     lane = socket.lane("a")
     with pytest.raises(UsageError):
         socket.lane("a")
@@ -263,3 +263,29 @@ async def test_an_abandoned_response_is_drained_while_other_lanes_run(
     assert b_types[-1] == a_types[-1] == "response.completed"
     assert a_types.count("response.created") == 1  # nothing of the abandoned response leaked
     assert lane_server.connections == 1  # the socket was kept for lane b
+
+
+async def test_lanes_against_the_local_server() -> None:
+    """The same, against ``responses_fast.server`` once it serves lanes (skipped before)."""
+    import responses_fast.server.websocket as server_ws
+    from responses_fast.server import serve as serve_local
+
+    if not hasattr(server_ws, "valid_stream_id"):
+        pytest.skip("the local server on this branch has no lanes yet")
+    script = [[{"type": "message", "text": "one"}], [{"type": "message", "text": "two"}]]
+    async with serve_local(script, tokens_per_second=None) as srv:
+        async with ResponsesSocket(srv.base_url, "sk-test") as socket:
+            texts: dict[str | None, list[str]] = {}
+
+            async def one(name: str | None) -> None:
+                async with AgentSession(
+                    "scripted", transport=socket.lane(name), api_key="sk-test"
+                ) as s:
+                    texts[name] = [(await s.run(q)).final_text for q in ("q1", "q2")]
+                    assert s.transport.stats.incremental_requests == 1  # q2 continues q1
+
+            async with anyio.create_task_group() as tg:
+                for name in (None, "a", "b"):
+                    tg.start_soon(one, name)
+        assert socket.connects == 1
+    assert texts == {name: ["one", "two"] for name in (None, "a", "b")}
