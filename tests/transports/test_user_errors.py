@@ -33,6 +33,7 @@ from responses_fast.server import LocalServer, serve
 from responses_fast.session import AgentSession
 from responses_fast.session.events import Event, Reconnected
 from responses_fast.transports.cerebras import CerebrasTransport
+from responses_fast.transports.websocket import WebSocketTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -130,22 +131,29 @@ def make(kind: str, base_url: str, **kw: Any) -> AgentSession:
     transport: Any = kind
     if kind == "cerebras":
         transport = CerebrasTransport(api_key=KEY, base_url=base_url)
+    elif kind.startswith("websocket-"):  # one backend of the socket
+        backend = kind.split("-", 1)[1]
+        transport = WebSocketTransport(base_url, KEY, backend=backend)  # type: ignore[arg-type]
     return AgentSession("scripted", transport=transport, base_url=base_url, api_key=KEY, **kw)
 
 
 # --------------------------------------------------------------------- handshake 429/503
 
 
+SOCKETS = ["websocket-picows", "websocket-websockets"]
+
+
+@pytest.mark.parametrize("kind", SOCKETS)
 @pytest.mark.parametrize(
     ("status", "code"), [(429, "rate_limit_exceeded"), (503, "server_is_overloaded")]
 )
 async def test_handshake_refusal_at_session_start_is_retried(
-    server: LocalServer, status: int, code: str
+    server: LocalServer, status: int, code: str, kind: str
 ) -> None:
     # The pre-connect of `async with` and the first attempt of the first turn are refused.
     async with Gate(upstream(server), [api_error(status, code)] * 2) as gate:
         events: list[Event] = []
-        async with make("websocket", gate.base_url, retry=FAST_RETRY) as s:
+        async with make(kind, gate.base_url, retry=FAST_RETRY) as s:
             async with s.stream("go") as stream:
                 events = [e async for e in stream]
             result = stream.result
@@ -159,7 +167,7 @@ async def test_handshake_refusal_at_session_start_is_retried(
 # --------------------------------------------------------------------- a web page with 200
 
 
-@pytest.mark.parametrize("kind", ["websocket", "http", "chat", "cerebras"])
+@pytest.mark.parametrize("kind", [*SOCKETS, "http", "chat", "cerebras"])
 async def test_html_page_with_200_is_named_and_not_retried(kind: str) -> None:
     async with Gate(None, [], forever=HTML_PAGE) as gate:
         with pytest.raises(RemoteProtocolError) as info:
@@ -184,7 +192,7 @@ def _closed_port() -> int:
     return port
 
 
-@pytest.mark.parametrize("kind", ["websocket", "http", "chat", "cerebras"])
+@pytest.mark.parametrize("kind", [*SOCKETS, "http", "chat", "cerebras"])
 async def test_unreachable_base_url_is_named_never_the_key(kind: str) -> None:
     port = _closed_port()
     base_url = f"http://127.0.0.1:{port}/v1"
