@@ -45,11 +45,11 @@ import httpx
 import orjson
 
 from ..config import Timeouts, mask_secret
-from ..errors import ConfigurationError, ConnectionLost, TransportError
+from ..errors import ConfigurationError, ConnectionLost, ResponsesFastError, TransportError
 from ..protocol.chat import ChatStreamAssembler
 from ..protocol.client_events import render_fields
 from ..protocol.server_events import ServerEvent, UnknownEvent
-from ._errors import check_base_url, map_transport_errors, unexpected_content
+from ._errors import check_base_url, map_transport_errors, translate, unexpected_content
 from ._http import make_client
 from .base import RequestSettings, SettingsMemo, Transport, TurnRequest
 from .chat_completions import chat_body_fields, chat_messages, chat_stream_events
@@ -267,11 +267,17 @@ class CerebrasTransport(Transport):
         chunks = stream.__aiter__()
         try:
             while True:
-                with map_transport_errors("stream"):
-                    try:
-                        chunk = await chunks.__anext__()
-                    except StopAsyncIteration:
-                        break
+                try:  # a plain try per chunk: no context manager on the hot path
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+                except ResponsesFastError:
+                    raise
+                except Exception as exc:
+                    mapped = translate(exc, "stream")
+                    if mapped is None:
+                        raise
+                    raise mapped from exc
                 self.stats.events_received += 1
                 for event in assembler.feed(chunk.model_dump()):
                     yield event
