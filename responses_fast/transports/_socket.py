@@ -433,7 +433,10 @@ async def _open_picows(
         max_frame_size=max_size if max_size is not None else 2**62,
         extra_headers=extra,
         max_redirects=0,  # the Authorization header must not follow a redirect elsewhere
-        logger_name=_WIRE_LOG,
+        # An adapter, not the Logger: picows hangs a child Logger per connection under a Logger,
+        # whose records would skip the credential filter of ours (its level 9 logs the raw
+        # upgrade request, Authorization included).
+        logger_name=logging.LoggerAdapter(_WIRE_LOG),
     )
     if not isinstance(conn, Connection):  # picows gives no listener when the peer hung up
         raise ConnectError(f"could not connect to {safe_url(url)}: closed during the handshake")

@@ -246,3 +246,17 @@ def test_cli_exits_2_on_a_malformed_base_url(tmp_path: Any) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "malformed base URL" in proc.stderr and "did you mean" in proc.stderr
+
+
+@pytest.mark.parametrize("kind", SOCKETS)
+async def test_wire_debug_logs_never_show_the_key(
+    server: LocalServer, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # picows logs the raw upgrade request at its level 9, websockets every header at DEBUG.
+    with caplog.at_level(1, logger="responses_fast.transports.websocket.wire"):
+        async with make(kind, server.base_url) as s:
+            await s.run("go")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Upgrade" in text or "upgrade" in text  # the handshake was logged
+    assert KEY not in text
+    assert "[REDACTED]" in text
