@@ -1,6 +1,8 @@
 """Load: many concurrent AgentSessions in one process against one local server in another.
 
     python benchmarks/bench_load.py [--sessions 200 --turns 20 --tps 1000 --transport websocket]
+    python benchmarks/bench_load.py --client sdk ...       # (d): the SDK's connect(), pipelined
+    python benchmarks/bench_load.py --find-max --tps 1000  # sessions one core drives, lag p99<=10ms
 
 Every session runs one ``run()`` of ``--turns`` model turns (a tool call per turn, then a final
 answer) against the scripted model streaming at ``--tps`` tokens per second. The client process
@@ -8,6 +10,12 @@ reports wall time, turns per second, peak RSS and memory per session (RSS growth
 sessions are open, divided by their number; ``--tracemalloc`` adds Python-heap figures at some CPU
 cost), the worst event-loop lag (a ticker that sleeps 5 ms and measures its oversleep) and every
 failure. Not a unit test: tests/reliability/test_load_smoke.py runs a 5x3 version.
+
+``--client sdk`` runs the same load with contender (d) of the agent benchmark instead: one shared
+``AsyncOpenAI`` client, one ``responses.connect()`` per session, each tool started as a task at
+its ``output_item.done``. ``--find-max`` pins the client to one core and the server to the other,
+then doubles the number of sessions until the event-loop lag p99 exceeds ``--lag-limit-ms`` (or a
+session fails) and bisects: the largest count that held is "sessions per core".
 """
 
 from __future__ import annotations
@@ -28,9 +36,13 @@ from typing import Any
 
 import anyio
 
-from responses_fast.config import RetryPolicy, Timeouts
-from responses_fast.session import AgentSession
-from responses_fast.tools import tool
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a clean clone: benchmarks/ is not installed
+    sys.path.insert(0, str(ROOT))
+
+from responses_fast.config import RetryPolicy, Timeouts  # noqa: E402
+from responses_fast.session import AgentSession  # noqa: E402
+from responses_fast.tools import tool  # noqa: E402
 
 BENCH_KEY = "sk-bench-load-key-0000000000000000000000"
 TICK = 0.005
@@ -42,6 +54,7 @@ class Report:
     turns: int
     tokens_per_second: float
     transport: str
+    client: str = "rf"
     completed: int = 0
     failures: list[str] = field(default_factory=list)
     wall_s: float = 0.0
@@ -57,6 +70,7 @@ class Report:
     loop_lag_max_ms: float = 0.0
     loop_lag_p99_ms: float = 0.0
     loop_lag_max_steady_ms: float = 0.0
+    loop_lag_p99_steady_ms: float = 0.0
     client_cpu_s: float = 0.0
     gc_max_pause_ms: float = 0.0
     gc_total_ms: float = 0.0
@@ -64,8 +78,8 @@ class Report:
 
     def text(self) -> str:
         lines = [
-            f"sessions x turns      {self.sessions} x {self.turns} ({self.transport}, "
-            f"scripted model at {self.tokens_per_second:g} tok/s)",
+            f"sessions x turns      {self.sessions} x {self.turns} ({self.client}, "
+            f"{self.transport}, scripted model at {self.tokens_per_second:g} tok/s)",
             f"completed             {self.completed}/{self.sessions}  failures: "
             f"{len(self.failures)}",
             f"wall time             {self.wall_s:.2f} s  ({self.turns_total} turns, "
@@ -82,8 +96,8 @@ class Report:
             )
         lines.append(
             f"event-loop lag        worst {self.loop_lag_max_ms:.1f} ms  "
-            f"p99 {self.loop_lag_p99_ms:.1f} ms  (worst once all sessions were open: "
-            f"{self.loop_lag_max_steady_ms:.1f} ms)"
+            f"p99 {self.loop_lag_p99_ms:.1f} ms  (once all sessions were open: worst "
+            f"{self.loop_lag_max_steady_ms:.1f} ms, p99 {self.loop_lag_p99_steady_ms:.1f} ms)"
         )
         lines.append(
             f"client CPU            {self.client_cpu_s:.2f} s over {self.wall_s:.2f} s wall "
@@ -151,6 +165,24 @@ def start_server(turns: int, tps: float) -> tuple[subprocess.Popen[str], str]:
     return proc, base_url
 
 
+async def _sdk_session(client: Any, prompt: str) -> tuple[str, int]:
+    """Contender (d) of the agent benchmark: one connect() per session, tools as tasks at their
+    output_item.done. Returns (final text, turns)."""
+    from benchmarks.agent_loop.contenders import sdk_socket_loop
+
+    async def step(name: str, arguments: str) -> str:
+        return f"step {json.loads(arguments)['n']} ok"
+
+    tool_spec = {"type": "function", "name": "step", "description": "One step of the task.",
+                 "parameters": {"type": "object", "properties": {"n": {"type": "integer"}},
+                                "required": ["n"]}}
+    async with client.responses.connect() as conn:
+        return await sdk_socket_loop(conn, model="scripted",
+                                     instructions="You are a load-test agent.",
+                                     tools=[tool_spec], prompt=prompt, run_tool=step,
+                                     pipelined=True)
+
+
 async def run_load(
     base_url: str,
     *,
@@ -160,8 +192,14 @@ async def run_load(
     transport: str = "websocket",
     use_tracemalloc: bool = False,
     server_pid: int | None = None,
+    client: str = "rf",
 ) -> Report:
-    report = Report(sessions, turns, tps, transport)
+    report = Report(sessions, turns, tps, transport, client)
+    sdk_client: Any = None
+    if client == "sdk":
+        from openai import AsyncOpenAI
+
+        sdk_client = AsyncOpenAI(base_url=base_url, api_key=BENCH_KEY, max_retries=0)
 
     @tool
     def step(n: int) -> str:
@@ -186,7 +224,28 @@ async def run_load(
     n_open = 0
     open_rss: list[float] = []
 
+    async def one_sdk(i: int, release: anyio.Event) -> None:
+        nonlocal n_open
+        try:
+            n_open += 1
+            if n_open == sessions:
+                opened.set()
+            t_start = time.perf_counter()
+            final, done_turns = await _sdk_session(sdk_client, f"task {i}")
+            if not final or done_turns != turns:
+                report.failures.append(f"session {i}: {done_turns} turns, final {final!r}")
+            else:
+                report.completed += 1
+            report.turns_total += done_turns
+            turn_walls.append((time.perf_counter() - t_start) / max(done_turns, 1))
+            await release.wait()
+        except Exception as exc:
+            report.failures.append(f"session {i}: {type(exc).__name__}: {exc}")
+
     async def one(i: int, release: anyio.Event) -> None:
+        if sdk_client is not None:
+            await one_sdk(i, release)
+            return
         nonlocal n_open
         try:
             async with AgentSession(
@@ -286,9 +345,73 @@ async def run_load(
         report.loop_lag_max_ms = ordered[-1] * 1000
         report.loop_lag_p99_ms = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     report.loop_lag_max_steady_ms = max(steady_lags, default=0.0) * 1000
+    if steady_lags:
+        ordered = sorted(steady_lags)
+        report.loop_lag_p99_steady_ms = (
+            ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+        )
     if server_pid is not None:
         report.server_rss_peak_mib = peak_rss_mib(server_pid)
+    if sdk_client is not None:
+        await sdk_client.close()
     return report
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _trial(n: int, args: argparse.Namespace) -> Report:
+    proc, base_url = start_server(args.turns, args.tps)
+    if args.find_max and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(proc.pid, {1})  # the server on the other core
+    try:
+        return anyio.run(
+            lambda: run_load(base_url, sessions=n, turns=args.turns, tps=args.tps,
+                             transport=args.transport, server_pid=proc.pid, client=args.client)
+        )
+    finally:
+        stop_server(proc)
+
+
+def find_max(args: argparse.Namespace) -> tuple[int, list[Report]]:
+    """The most sessions one core drives with loop lag p99 <= the limit and no failure."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+    limit = args.lag_limit_ms
+
+    def holds(r: Report) -> bool:
+        # Steady state (every session open and streaming): start-up imports and the connect
+        # burst are not what a long batch of agents lives in.
+        return not r.failures and r.completed == r.sessions and r.loop_lag_p99_steady_ms <= limit
+
+    reports: list[Report] = []
+    good, bad, n = 0, 0, args.start
+    while n <= args.max_sessions:
+        r = _trial(n, args)
+        reports.append(r)
+        print(f"  {n:5d} sessions: lag p99 {r.loop_lag_p99_steady_ms:6.1f} ms, "
+              f"{r.completed}/{n} ok, CPU {100 * r.client_cpu_s / max(r.wall_s, 1e-9):.0f}%",
+              flush=True)
+        if not holds(r):
+            bad = n
+            break
+        good, n = n, n * 2
+    while bad and bad - good > max(good // 8, 1):  # bisect to within 1/8
+        mid = (good + bad) // 2
+        r = _trial(mid, args)
+        reports.append(r)
+        print(f"  {mid:5d} sessions: lag p99 {r.loop_lag_p99_steady_ms:6.1f} ms, "
+              f"{r.completed}/{mid} ok", flush=True)
+        good, bad = (mid, bad) if holds(r) else (good, mid)
+    return good, reports
 
 
 def main(argv: list[str] | None = None) -> Report:
@@ -299,7 +422,22 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--transport", default="websocket")
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
+    parser.add_argument("--client", choices=("rf", "sdk"), default="rf",
+                        help="rf = AgentSession; sdk = contender (d), the SDK's connect() loop")
+    parser.add_argument("--find-max", action="store_true",
+                        help="search the most sessions one core drives within --lag-limit-ms")
+    parser.add_argument("--lag-limit-ms", type=float, default=10.0)
+    parser.add_argument("--start", type=int, default=25, help="--find-max: first count")
+    parser.add_argument("--max-sessions", type=int, default=1600)
     args = parser.parse_args(argv)
+    if args.find_max:
+        best, reports = find_max(args)
+        print(f"{args.client}: {best} sessions on one core at {args.tps:g} tok/s "
+              f"with event-loop lag p99 <= {args.lag_limit_ms:g} ms")
+        if args.json is not None:
+            args.json.write_text(json.dumps({"max_sessions": best,
+                                             "trials": [asdict(r) for r in reports]}, indent=2))
+        return reports[-1]
     proc, base_url = start_server(args.turns, args.tps)
     try:
         report = anyio.run(
@@ -311,17 +449,11 @@ def main(argv: list[str] | None = None) -> Report:
                 transport=args.transport,
                 use_tracemalloc=args.tracemalloc,
                 server_pid=proc.pid,
+                client=args.client,
             )
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_server(proc)
     print(report.text())
     if args.json is not None:
         args.json.write_text(json.dumps(asdict(report), indent=2))
@@ -330,4 +462,5 @@ def main(argv: list[str] | None = None) -> Report:
 
 if __name__ == "__main__":
     rep = main()
-    sys.exit(0 if not rep.failures and rep.completed == rep.sessions else 1)
+    sys.exit(0 if "--find-max" in sys.argv or (not rep.failures and rep.completed == rep.sessions)
+             else 1)

@@ -35,10 +35,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="output folder (default benchmarks/results/)")
     p.add_argument("--turns", type=int, help="model turns of the workload (default 25)")
     p.add_argument("--reps", type=int, help="repetitions (default 5)")
-    p.add_argument("--speeds", type=_floats, help="tokens/s, comma-separated (default 65,1000)")
+    p.add_argument("--speeds", type=_floats,
+                   help="tokens/s, comma-separated (default 1000,3000; --quick: 1000)")
     p.add_argument("--delays-ms", type=_floats,
-                   help="one-way delays in ms, 0 = direct (default 0,2,15,40)")
-    p.add_argument("--ttft-ms", type=float, default=0.0, help="scripted TTFT (default 0)")
+                   help="one-way delays in ms, 0 = direct (default 15)")
+    p.add_argument("--ttft-ms", type=_floats,
+                   help="scripted TTFT in ms, comma-separated; each is a configuration"
+                        "\n(default 0,200,600; --quick: 0)")
     p.add_argument("--tool-scale", type=float, help="multiply tool durations (default 1)")
     p.add_argument("--cost-model", choices=("off", "on"), default="on",
                    help="also run the labelled server cost model configurations (default on)")
@@ -70,10 +73,11 @@ def params_from(args: argparse.Namespace) -> BenchParams:
     return BenchParams(
         turns=args.turns or (6 if quick else 25),
         repetitions=args.reps or (1 if quick else 5),
-        speeds=args.speeds or ((1000.0,) if quick else (65.0, 1000.0)),
+        speeds=args.speeds or ((1000.0,) if quick else (1000.0, 3000.0)),
         delays=tuple(d / 1e3 for d in args.delays_ms) if args.delays_ms is not None
-        else ((0.015,) if quick else (0.0, 0.002, 0.015, 0.040)),
-        ttft=args.ttft_ms / 1e3,
+        else (0.015,),
+        ttfts=tuple(t / 1e3 for t in args.ttft_ms) if args.ttft_ms is not None
+        else ((0.0,) if quick else (0.0, 0.2, 0.6)),
         tool_scale=args.tool_scale if args.tool_scale is not None else (0.1 if quick else 1.0),
         cost_model=cost,
         cost_speeds=tuple(float(s) for s, _ in pairs),

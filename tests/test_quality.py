@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -45,3 +46,76 @@ def test_public_api_is_documented() -> None:
     api_doc = (ROOT / "docs" / "api.md").read_text()
     missing = [name for name in responses_fast.__all__ if f"`{name}" not in api_doc]
     assert not missing, f"public names missing from docs/api.md: {missing}"
+
+
+#: Public names users receive rather than build: documented by their fields, not a signature.
+_RESULT_TYPES = {"RunResult", "TurnMetrics", "Usage", "Event", "RunStream", "SessionSnapshot"}
+
+
+def _doc_signature(doc: str, name: str) -> str | None:
+    """The parameter list written in docs/api.md for ``name`` (``Name(...)`` in backticks)."""
+    for m in re.finditer(rf"`@?{re.escape(name)}\(([^`]*)\)`", doc):
+        inner, depth = m.group(1), 0
+        for ch in inner:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth < 0:
+                break  # `Name(path).method(x)` is not a signature
+        else:
+            if depth == 0:
+                return inner
+    return None
+
+
+def _default_text(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float) and value.is_integer() and value >= 1e4:
+        return str(int(value))
+    return repr(value)
+
+
+def test_public_signatures_and_defaults_are_documented() -> None:
+    """Every public class and function shows its parameters and their defaults in docs/api.md,
+    in the code's order (the page is what a user reads instead of the source)."""
+    import dataclasses
+    import inspect
+
+    import responses_fast
+
+    doc = (ROOT / "docs" / "api.md").read_text()
+    problems: list[str] = []
+    for name in responses_fast.__all__:
+        obj = getattr(responses_fast, name)
+        if name in _RESULT_TYPES or (isinstance(obj, type) and issubclass(obj, BaseException)):
+            continue
+        if not callable(obj):
+            continue
+        written = _doc_signature(doc, name)
+        if written is None:
+            problems.append(f"{name}: no `{name}(...)` signature in docs/api.md")
+            continue
+        try:
+            sig = inspect.signature(obj)
+        except (TypeError, ValueError):
+            continue
+        documented = [p.strip() for p in written.split(",") if p.strip() and p.strip() != "*"]
+        is_dc = dataclasses.is_dataclass(obj)
+        fields = {f.name: f for f in dataclasses.fields(obj)} if is_dc else {}
+        expected = []
+        for p in sig.parameters.values():
+            if p.kind is p.POSITIONAL_ONLY and p.default is None:
+                continue  # a decorator's function argument (``@tool`` / ``tool(fn)``)
+            field = fields.get(p.name)
+            if field is not None and field.default_factory is not dataclasses.MISSING:
+                expected.append(f"{p.name}={_default_text(field.default_factory())}")
+            elif p.kind is p.VAR_KEYWORD:
+                expected.append(f"**{p.name}")
+            elif p.kind is p.VAR_POSITIONAL:
+                expected.append(f"*{p.name}")
+            elif p.default is p.empty:
+                expected.append(p.name)
+            else:
+                expected.append(f"{p.name}={_default_text(p.default)}")
+        if [d for d in documented if d != "/"] != expected:
+            problems.append(f"{name}: docs say ({written}), the code is ({', '.join(expected)})")
+    assert not problems, "docs/api.md is out of step:\n" + "\n".join(problems)

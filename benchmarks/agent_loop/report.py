@@ -20,9 +20,12 @@ from .server_proc import CostModel
 __all__ = ["COLUMNS", "Row", "load_result", "rows_for", "table_text", "write_report"]
 
 COLUMNS = (
-    "config", "contender", "W (s)", "W/W_a", "W/Floor", "overhead/turn (ms)",
-    "client CPU/turn (ms)", "KB sent/turn", "requests", "conns", "server CPU %", "turns ok",
+    "config", "contender", "W (s)", "W/W_d", "W/W_e", "W/Floor", "overhead/turn (ms)",
+    "client CPU/turn (ms)", "CPU/CPU_d", "KB sent/turn", "requests", "conns", "server CPU %",
+    "turns ok",
 )
+#: The headline baseline: the competent hand-written SDK loop (d); (e) is the null client.
+BASELINE, NULL = "d", "e"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +49,12 @@ class Row:
     config: str
     contender: str
     wall: Stat | None
-    vs_a: Stat | None
+    vs_d: Stat | None
+    vs_e: Stat | None
     vs_floor: Stat | None
     overhead_ms: Stat | None  # (W - floor) / turns
     cpu_ms: Stat | None  # client CPU per turn
+    cpu_vs_d: Stat | None
     kb_sent: float | None  # per turn
     requests: float | None
     connections: float | None
@@ -63,8 +68,9 @@ class Row:
         def g(v: float | None, digits: int = 1) -> str:
             return f"{v:.{digits}f}" if v is not None else "-"
 
-        return [self.config, self.contender, f(self.wall, 2), f(self.vs_a), f(self.vs_floor),
-                f(self.overhead_ms, 1), f(self.cpu_ms, 2), g(self.kb_sent),
+        return [self.config, self.contender, f(self.wall, 2), f(self.vs_d), f(self.vs_e),
+                f(self.vs_floor), f(self.overhead_ms, 1), f(self.cpu_ms, 2), f(self.cpu_vs_d, 2),
+                g(self.kb_sent),
                 g(self.requests, 0), g(self.connections, 0), g(self.server_share, 0),
                 self.completed]
 
@@ -78,15 +84,22 @@ def rows_for(cfg: ConfigResult, contenders: Sequence[str], turns: int) -> list[R
     for key in contenders:
         runs = [reps[key] for reps in by_rep.values() if key in reps]
         ok = [r for r in runs if r.ok]
-        ratios_a = [reps[key].wall / reps["a"].wall for reps in by_rep.values()
-                    if key in reps and "a" in reps and reps[key].ok and reps["a"].ok]
+        def ratios(base: str, attr: str = "wall", key: str = key) -> list[float]:
+            # Within one repetition only: neighbours in time share the machine's state.
+            return [getattr(reps[key], attr) / getattr(reps[base], attr)
+                    for reps in by_rep.values()
+                    if key in reps and base in reps and reps[key].ok and reps[base].ok
+                    and getattr(reps[base], attr) > 0]
+
         rows.append(Row(
             config=cfg.name, contender=key,
             wall=_stat([r.wall for r in ok]),
-            vs_a=_stat(ratios_a),
+            vs_d=_stat(ratios(BASELINE)),
+            vs_e=_stat(ratios(NULL)),
             vs_floor=_stat([r.wall / floor for r in ok]),
             overhead_ms=_stat([(r.wall - floor) / turns * 1e3 for r in ok]),
             cpu_ms=_stat([r.cpu / turns * 1e3 for r in ok]),
+            cpu_vs_d=_stat(ratios(BASELINE, "cpu")),
             kb_sent=statistics.median([r.bytes_sent / turns / 1024 for r in ok]) if ok else None,
             requests=statistics.median([r.requests for r in ok]) if ok else None,
             connections=statistics.median([r.connections for r in ok]) if ok else None,
@@ -124,7 +137,8 @@ def _header(result: BenchResult) -> str:
         "",
         f"Started {result.started}, took {result.duration:.0f} s on {result.machine}. "
         f"{p.repetitions} repetition(s), contenders interleaved in rotated order; "
-        f"TTFT {p.ttft * 1e3:g} ms; tool durations x{p.tool_scale:g}; "
+        f"TTFT {', '.join(f'{t * 1e3:g}' for t in (p.ttfts or (p.ttft,)))} ms; "
+        f"tool durations x{p.tool_scale:g}; "
         + ("TLS (https/wss, throwaway CA; floor set-up 2 RTT)." if p.tls else "no TLS."),
         "",
         "Contenders: " + "; ".join(f"**{k}** = {label}" for k, label in result.contenders) + ".",
@@ -157,13 +171,18 @@ def _header(result: BenchResult) -> str:
 _READ = """
 ## How to read this
 
-- **W**: wall time of the whole run (client built inside the clock, final answer in), median
-  [min-max] over repetitions. **W/W_a**: ratio to contender (a) *in the same repetition*.
+- **W**: wall time of the whole run (client objects built before the clock starts for every
+  contender; connection set-up and the final answer inside it), median [min-max] over
+  repetitions. **W/W_d**: ratio to contender (d), the competent hand-written SDK loop, *in the
+  same repetition*: the headline. **W/W_e**: ratio to (e), the null client (raw picows + orjson,
+  same pipelining, nothing else): how far from the limit of a Python client on this machine.
+- **CPU/CPU_d**: client CPU of the run over (d)'s in the same repetition: what decides how many
+  agents one machine can drive.
 - **W/Floor**: ratio to the physical floor computed from the script (generation of every turn at
   the scripted rate, one measured RTT per turn, tools that cannot overlap generation, one RTT of
   TCP set-up). Configurations marked "server cost model" are EMULATED: the local server charges a
   modelled per-request and per-uncached-token cost (see docs/benchmarks.md); there the floor column
-  includes the least that model can charge, and the W/W_a figures are the modelled ones.
+  includes the least that model can charge; those rows are in their own table and chart.
 - **overhead/turn**: (W - floor) / turns. **client CPU/turn**: CPU time of the benchmark process
   (clients only; server and proxy run in other processes) / turns. **KB sent/turn**: request
   payload bytes the server received, per turn.
@@ -171,13 +190,27 @@ _READ = """
 
 
 def write_report(result: BenchResult, out_dir: Path) -> tuple[Path, Path | None]:
-    """Write report.md, results.json and chart.png (if matplotlib is installed)."""
+    """Write report.md, results.json and chart.png (+ chart-cost-model.png when the emulated
+    server cost model ran: modelled figures never share a chart or a table with measured ones)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = all_rows(result)
-    chart = _chart(result, rows, out_dir / "chart.png")
-    md = [_header(result), "", "## Results", "", _markdown_table(rows), _READ]
+    measured = [r for r in rows if "server cost model" not in r.config]
+    modelled = [r for r in rows if "server cost model" in r.config]
+    chart = _chart(result, measured, out_dir / "chart.png",
+                   "agent loop, measured (no server cost emulated)")
+    md = [_header(result), "", "## Results (measured)", "", _markdown_table(measured)]
     if chart is not None:
-        md += ["", f"![W/Floor per configuration]({chart.name})"]
+        md += ["", f"![W/Floor and W/W_d per configuration]({chart.name})"]
+    if modelled:
+        cost_chart = _chart(result, modelled, out_dir / "chart-cost-model.png",
+                            "EMULATED server cost model (a model, not a measurement)")
+        md += ["", "## Results under the EMULATED server cost model", "",
+               "These rows are a model: the local server adds a modelled per-request and "
+               "per-uncached-token cost (see docs/benchmarks.md). They are not measurements "
+               "of any real API.", "", _markdown_table(modelled)]
+        if cost_chart is not None:
+            md += ["", f"![emulated server cost model]({cost_chart.name})"]
+    md.append(_READ)
     report = out_dir / "report.md"
     report.write_text("\n".join(md) + "\n")
     (out_dir / "results.json").write_bytes(
@@ -185,7 +218,7 @@ def write_report(result: BenchResult, out_dir: Path) -> tuple[Path, Path | None]
     return report, chart
 
 
-def _chart(result: BenchResult, rows: Sequence[Row], path: Path) -> Path | None:
+def _chart(result: BenchResult, rows: Sequence[Row], path: Path, title: str) -> Path | None:
     try:
         import matplotlib
 
@@ -194,11 +227,13 @@ def _chart(result: BenchResult, rows: Sequence[Row], path: Path) -> Path | None:
     except ImportError:
         return None
     keys = [k for k, _ in result.contenders]
-    configs = [c.name for c in result.configs]
+    configs = list(dict.fromkeys(r.config for r in rows))
+    if not configs:
+        return None
     fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 1.6 * len(configs) * 2), 4.5))
     width = 0.8 / max(len(keys), 1)
     for ax, attr, title in ((axes[0], "vs_floor", "W / Floor (lower is better, 1 = floor)"),
-                            (axes[1], "vs_a", "W / W_a (same repetition)")):
+                            (axes[1], "vs_d", "W / W_d (same repetition; d = best SDK loop)")):
         for i, key in enumerate(keys):
             vals = []
             for cfg in configs:
@@ -213,7 +248,7 @@ def _chart(result: BenchResult, rows: Sequence[Row], path: Path) -> Path | None:
         ax.set_title(title, fontsize=10)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(keys), fontsize=8)
-    fig.suptitle(f"{result.workload}: agent loop vs official SDK loops", fontsize=11)
+    fig.suptitle(f"{result.workload}: {title}", fontsize=11)
     fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the panels
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -228,8 +263,8 @@ def load_result(path: Path) -> BenchResult:
         return CostModel(**d) if d else None
 
     p = dict(data["params"])
-    for k in ("speeds", "delays", "cost_speeds", "cost_delays", "contenders"):
-        p[k] = tuple(p[k])
+    for k in ("speeds", "delays", "cost_speeds", "cost_delays", "contenders", "ttfts"):
+        p[k] = tuple(p.get(k, ()))
     p["cost_model"] = cost(p["cost_model"])
     configs = []
     for c in data["configs"]:

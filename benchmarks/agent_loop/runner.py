@@ -37,7 +37,8 @@ class BenchParams:
     repetitions: int = 5
     speeds: tuple[float, ...] = (65.0, 1000.0)
     delays: tuple[float, ...] = (0.0, 0.002, 0.015, 0.040)  # one-way, seconds; 0 = direct
-    ttft: float = 0.0
+    ttft: float = 0.0  # kept for old results.json files; ttfts wins when set
+    ttfts: tuple[float, ...] = ()  # time to first token, seconds; each is a configuration
     tool_scale: float = 1.0
     cost_model: CostModel | None = None  # when set, these configurations run again with it
     cost_speeds: tuple[float, ...] = (1000.0,)
@@ -78,10 +79,13 @@ class ConfigResult:
     floor: float  # physical floor from the script with the measured RTT
     floor_with_cost: float | None  # floor plus the least the cost model can charge
     runs: list[RunRecord] = field(default_factory=list)
+    ttft: float = 0.0
 
     @property
     def name(self) -> str:
         base = f"{self.tokens_per_second:g} tok/s, d={self.delay * 1e3:g} ms"
+        if self.ttft:
+            base += f", TTFT {self.ttft * 1e3:g} ms"
         return base + (", server cost model" if self.cost_model else "")
 
     @property
@@ -234,25 +238,26 @@ def run_benchmark(params: BenchParams, *, progress: Callable[[str], None] = prin
     result = BenchResult(params, w.name, len(w.turns), [(c.key, c.label) for c in contenders],
                          [], time.strftime("%Y-%m-%d %H:%M:%S"),
                          machine=f"{os.cpu_count()} CPUs")
-    plan: list[tuple[float, float, CostModel | None]] = [
-        (r, d, None) for r, d in itertools.product(params.speeds, params.delays)]
+    ttfts = params.ttfts or (params.ttft,)
+    plan: list[tuple[float, float, float, CostModel | None]] = [
+        (r, d, t, None) for t, r, d in itertools.product(ttfts, params.speeds, params.delays)]
     if params.cost_model is not None:
-        plan += [(r, d, params.cost_model)
+        plan += [(r, d, ttfts[0], params.cost_model)
                  for r, d in itertools.product(params.cost_speeds, params.cost_delays)]
     with Harness(tls=params.tls) as h:
         _prime(h, w, contenders)
-        for speed, delay, cost in plan:
-            h.server("script", w.script(speed, params.ttft))
+        for speed, delay, ttft, cost in plan:
+            h.server("script", w.script(speed, ttft))
             h.server("cost", asdict(cost) if cost else None)
             server_port, echo_port = h.path(delay)
             direct, _, _ = measure_rtt(HOST, h.echo_port, samples=params.rtt_samples)
             rtt, p90, setup = (measure_rtt(HOST, echo_port, samples=params.rtt_samples)
                                if delay > 0 else (direct, direct, 0.0))
             # Connection set-up: TCP, plus one round trip for the TLS 1.3 handshake.
-            floor = floor_seconds(w, rtt=rtt, tokens_per_second=speed, ttft=params.ttft,
+            floor = floor_seconds(w, rtt=rtt, tokens_per_second=speed, ttft=ttft,
                                   setup_rtts=2.0 if params.tls else 1.0)
             cfg = ConfigResult(speed, delay, cost, rtt, p90, direct, setup, floor,
-                               _floor_with_cost(w, floor, cost) if cost else None)
+                               _floor_with_cost(w, floor, cost) if cost else None, ttft=ttft)
             result.configs.append(cfg)
             progress(f"[{cfg.name}] RTT {rtt * 1e3:.2f} ms (proxy error "
                      f"{cfg.proxy_error * 1e3:+.2f} ms), floor {floor:.2f} s")

@@ -37,6 +37,8 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "(default 3600)")
     p.add_argument("--cerebras-quirk", action="store_true",
                    help="re-send each tool call's aggregated fragment on chat completions")
+    p.add_argument("--any-model", action="store_true",
+                   help="serve every model name: other names play the script (or echo without one)")
     p.add_argument("--ssl-certfile", metavar="FILE", default=None,
                    help="PEM certificate (chain): serve https:// and wss:// (needs --ssl-keyfile)")
     p.add_argument("--ssl-keyfile", metavar="FILE", default=None,
@@ -68,7 +70,8 @@ def run_serve(args: argparse.Namespace) -> int:
     run_server(
         args.host, args.port, script=script, tokens_per_second=args.tokens_per_second or None,
         ttft=args.ttft, api_key=api_key, max_connection_age=args.max_connection_age,
-        cerebras_quirk=args.cerebras_quirk, ssl_certfile=args.ssl_certfile,
+        cerebras_quirk=args.cerebras_quirk, any_model=args.any_model,
+        ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
     )
     return 0

@@ -22,6 +22,7 @@ import uvicorn
 from anyio.abc import TaskGroup
 from anyio.from_thread import start_blocking_portal
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, WebSocketRoute
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -133,13 +134,16 @@ def load_script(source: ScriptSource) -> Script:
 def build_app(state: ServerState) -> Starlette:
     from .chat import chat_routes
     from .http import RequestIdMiddleware, http_routes
+    from .resources import http_exception_handler, resource_routes
 
     routes: list[BaseRoute] = [
         WebSocketRoute("/v1/responses", websocket_endpoint),
+        *resource_routes(),
         *http_routes(),
         *chat_routes(),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)])
+    app = Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)],
+                    exception_handlers={HTTPException: http_exception_handler})
     app.state.responses_fast = state
     return app
 
@@ -172,6 +176,7 @@ class LocalServer:
         max_connection_age: float = 3600.0,
         max_message_size: int = 16 * 1024 * 1024,
         cerebras_quirk: bool = False,
+        any_model: bool = False,
         log_level: str = "warning",
         ssl_certfile: str | os.PathLike[str] | None = None,
         ssl_keyfile: str | os.PathLike[str] | None = None,
@@ -179,7 +184,7 @@ class LocalServer:
         config = ServerConfig(
             tokens_per_second=tokens_per_second or None, ttft=ttft, api_key=api_key,
             max_connection_age=max_connection_age, max_message_size=max_message_size,
-            cerebras_quirk=cerebras_quirk,
+            cerebras_quirk=cerebras_quirk, any_model=any_model,
         )
         self.state = ServerState(config=config)
         self.state.script = load_script(script) if script is not None else Script(())
@@ -232,13 +237,14 @@ class LocalServer:
         return self.state.config
 
     def set_script(self, script: ScriptSource, *, name: str | None = None) -> None:
-        """Replace the default script (or a named one); fault counters restart."""
+        """Replace the default script (or a named one); fault and conversation counters restart."""
         parsed = load_script(script)
         if name is None:
             self.state.script = parsed
         else:
             self.state.scripts[name] = parsed
         self.state.faults.reset()
+        self.state.conversations.clear()
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -318,8 +324,8 @@ async def serve(script: ScriptSource | None = None, **config: Any) -> AsyncItera
     """Run the local server for the duration of the ``async with`` block.
 
     ``config``: scripts, tokens_per_second, ttft, api_key, host, port, max_connection_age,
-    max_message_size, cerebras_quirk, log_level, ssl_certfile, ssl_keyfile (PEM files: serve
-    https/wss; see :class:`LocalServer`).
+    max_message_size, cerebras_quirk, any_model, log_level, ssl_certfile, ssl_keyfile (PEM
+    files: serve https/wss; see :class:`LocalServer`).
     """
     server = LocalServer(script, **config)
     async with server:

@@ -24,6 +24,7 @@ from responses_fast.protocol.sse import encode_sse
 
 from .engine import ApiFailure, ServerState
 from .http import cut_body, error_response, hit_fault, paced, read_json_body
+from .limits import LimitError, apply_limits
 from .scripted import (
     TurnPlan,
     context_from_messages,
@@ -75,17 +76,17 @@ def chat_chunks(
     finals = output_items(plan)
     tool_index = 0
     for it, final in zip(plan.items, finals, strict=True):
-        if it.kind == "function_call":
+        if it.is_call:  # a custom tool call travels as a function call with the text as input
             call = {"index": tool_index, "id": final["call_id"], "type": "function"}
             chunk({"tool_calls": [{**call, "function": {"name": it.name, "arguments": ""}}]})
-            for piece in split_tokens(it.arguments):
+            for piece in split_tokens(it.body):
                 now = due(k, tokens_per_second, ttft)
                 k += 1
                 chunk({"tool_calls": [{"index": tool_index, "type": "function",
                                        "function": {"arguments": piece}}]})
             if quirk:
                 chunk({"tool_calls": [
-                    {**call, "function": {"name": it.name, "arguments": it.arguments}}]})
+                    {**call, "function": {"name": it.name, "arguments": it.body}}]})
             tool_index += 1
         else:
             field = "reasoning" if it.kind == "reasoning" else "content"
@@ -93,7 +94,7 @@ def chat_chunks(
                 now = due(k, tokens_per_second, ttft)
                 k += 1
                 chunk({field: piece})
-    finish = "tool_calls" if tool_index else "stop"
+    finish = "length" if plan.incomplete else "tool_calls" if tool_index else "stop"
     last = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish,
                                  "logprobs": None}]}
     extra: dict[str, Any] = {}
@@ -114,15 +115,32 @@ def _message(plan: TurnPlan) -> tuple[dict[str, Any], str]:
     finals = output_items(plan)
     text = "".join(it.text for it in plan.items if it.kind == "message")
     calls = [{"id": f["call_id"], "type": "function",
-              "function": {"name": f["name"], "arguments": f["arguments"]}}
-             for f in finals if f["type"] == "function_call"]
+              "function": {"name": f["name"], "arguments": it.body}}
+             for it, f in zip(plan.items, finals, strict=True) if it.is_call]
     msg: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
     reasoning = "".join(it.text for it in plan.items if it.kind == "reasoning")
     if reasoning:
         msg["reasoning"] = reasoning
     if calls:
         msg["tool_calls"] = calls
-    return msg, "tool_calls" if calls else "stop"
+    return msg, "length" if plan.incomplete else "tool_calls" if calls else "stop"
+
+
+def _limited(plan: TurnPlan, data: Mapping[str, Any]) -> TurnPlan:
+    """The Chat request's budget (max_completion_tokens, else max_tokens) and tool choices."""
+    param = "max_completion_tokens" if "max_completion_tokens" in data else "max_tokens"
+    budget = data.get(param)
+    parallel = data.get("parallel_tool_calls")
+    tools = data.get("tools")
+    try:
+        if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool)):
+            raise LimitError(f"Invalid '{param}': expected an integer.", param)
+        return apply_limits(
+            plan, max_output_tokens=budget, tool_choice=data.get("tool_choice"),
+            parallel_tool_calls=parallel if isinstance(parallel, bool) else None,
+            tools=tools if isinstance(tools, list) else None, budget_param=param)
+    except LimitError as exc:
+        raise ApiFailure(400, "invalid_request_error", str(exc), param=exc.param) from None
 
 
 def _error_chunk(exc: ApiFailure) -> bytes:
@@ -152,11 +170,17 @@ async def chat_completions(request: Request) -> Response:
             raise ApiFailure(400, "missing_required_parameter",
                              "Missing required parameter: 'model'.", param="model")
         script = state.resolve_script(model)
-        if script is None and model != "echo":
+        if script is None and not state.echoes(model):
             raise ApiFailure(404, "model_not_found", f"Model {model} does not exist.",
                              param="model")
         context = context_from_messages(messages)
-        plan = plan_turn(script, context) if script is not None else echo_plan(context)
+        if script is not None:
+            key = data.get("prompt_cache_key") or data.get("user") or ""
+            n = state.conversation_turn(script, key if isinstance(key, str) else "", context)
+            plan = plan_turn(script, context, n)
+        else:
+            plan = echo_plan(context)
+        plan = _limited(plan, data)
         record.turn_index = plan.turn_index
         fault = state.faults.take(id(script), plan.turn_index, plan.fault) if script else None
         if fault is not None and (fault.kind == "http_status" or (
@@ -174,8 +198,7 @@ async def chat_completions(request: Request) -> Response:
     keys = [orjson.dumps(data.get("tools")).decode(), *(e.key for e in context)]
     prompt = sum(estimate_tokens(k) for k in keys)
     cached = state.prefix_cache.lookup_and_add(keys)
-    n_out = sum(len(split_tokens(i.arguments if i.kind == "function_call" else i.text))
-                for i in plan.items)
+    n_out = sum(len(split_tokens(i.body)) for i in plan.items)
     n_reason = sum(len(split_tokens(i.text)) for i in plan.items if i.kind == "reasoning")
     usage = chat_usage(prompt, cached, n_out, n_reason, plan.tokens)
     tps, ttft = state.pacing(script)

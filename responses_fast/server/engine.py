@@ -20,6 +20,7 @@ import orjson
 from responses_fast.protocol.client_events import ResponseCreate
 
 from .faults import Fault, FaultBook
+from .limits import LimitError, apply_limits
 from .scripted import (
     DEFAULT_TOKENS_PER_SECOND,
     DEFAULT_TTFT,
@@ -29,6 +30,7 @@ from .scripted import (
     context_from_items,
     echo_plan,
     estimate_tokens,
+    is_compaction_request,
     output_items,
     output_token_counts,
     plan_turn,
@@ -43,6 +45,8 @@ __all__ = [
     "ServerConfig",
     "ServerState",
     "StoredResponse",
+    "input_token_keys",
+    "load_context",
     "prepare",
 ]
 
@@ -112,6 +116,9 @@ class ServerConfig:
     max_message_size: int = 16 * 1024 * 1024
     cerebras_quirk: bool = False
     connection_cache_size: int = 256
+    #: Serve every model name: names other than scripted/echo play the default script (or
+    #: echo while it is empty), so code written for a real model runs unchanged (docs tests).
+    any_model: bool = False
 
 
 @dataclass(slots=True)
@@ -150,13 +157,36 @@ class ServerState:
     faults: FaultBook = field(default_factory=FaultBook)
     prefix_cache: PrefixCache = field(default_factory=PrefixCache)
     stats: StatsRecorder = field(default_factory=StatsRecorder)
+    # requests answered per (script, conversation key), for scripts with select "requests"
+    conversations: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def conversation_turn(self, script: Script, key: str, context: list[Entry]) -> int:
+        """How many requests of this conversation the script answered before; counts this one.
+
+        Compaction requests are not counted (they do not advance the script).
+        """
+        if script.select != "requests":
+            return 0
+        slot = (id(script), key)
+        n = self.conversations.get(slot, 0)
+        if not is_compaction_request(script, context):
+            self.conversations[slot] = n + 1
+            if len(self.conversations) > self.store_limit:  # bounded: forget the oldest
+                self.conversations.pop(next(iter(self.conversations)))
+        return n
 
     def resolve_script(self, model: str) -> Script | None:
         if model == "scripted":
             return self.script
         if model.startswith("scripted:"):
             return self.scripts.get(model.split(":", 1)[1])
+        if self.config.any_model and model != "echo" and self.script.turns:
+            return self.script
         return None
+
+    def echoes(self, model: str) -> bool:
+        """Whether a model name without a script is served by the echo model."""
+        return model == "echo" or (self.config.any_model and not model.startswith("scripted"))
 
     def pacing(self, script: Script | None) -> tuple[float | None, float]:
         tps = self.config.tokens_per_second
@@ -190,9 +220,18 @@ class Prepared:
     store: bool
     generate: bool
 
+    @property
+    def status(self) -> str:
+        return "incomplete" if self.plan.incomplete else "completed"
+
+    def final(self) -> dict[str, Any]:
+        """The finished Response object."""
+        details = {"reason": self.plan.incomplete} if self.plan.incomplete else None
+        return {**self.skeleton, "status": self.status, "output": self.output,
+                "usage": self.usage, "incomplete_details": details}
+
     def stored(self) -> StoredResponse:
-        final = {**self.skeleton, "status": "completed", "output": self.output,
-                 "usage": self.usage}
+        final = self.final()
         return StoredResponse(self.response_id, self.parent, self.input, self.output, final)
 
 
@@ -206,6 +245,29 @@ def _input_items(create: ResponseCreate) -> list[dict[str, Any]]:
     if isinstance(create.input, str):
         return [{"type": "message", "role": "user", "content": create.input}]
     return [it.model_dump(mode="json", exclude_unset=True) for it in create.input]
+
+
+def load_context(
+    create: ResponseCreate, lookup: Callable[[str], StoredResponse | None],
+) -> tuple[StoredResponse | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(parent, the request's own items, the full context); raises previous_response_not_found."""
+    parent: StoredResponse | None = None
+    if create.previous_response_id is not None:
+        parent = lookup(create.previous_response_id)
+        if parent is None:
+            raise ApiFailure(
+                400, "previous_response_not_found",
+                f"Previous response with id '{create.previous_response_id}' not found.",
+                param="previous_response_id",
+            )
+    new_items = _input_items(create)
+    return parent, new_items, (parent.full_context() if parent else []) + new_items
+
+
+def input_token_keys(create: ResponseCreate, context: list[Entry]) -> list[str]:
+    """The canonical pieces the prompt is made of (instructions and tools, then each entry)."""
+    prefix = orjson.dumps([create.instructions, create.tools]).decode()
+    return [prefix, *(e.key for e in context)]
 
 
 def prepare(
@@ -222,21 +284,11 @@ def prepare(
         raise ApiFailure(400, "missing_required_parameter", "Missing required parameter: 'model'.",
                          param="model")
     script = state.resolve_script(model)
-    if script is None and model != "echo":
+    if script is None and not state.echoes(model):
         raise ApiFailure(404, "model_not_found",
                          f"The model '{model}' does not exist or you do not have access to it.",
                          param="model")
-    parent: StoredResponse | None = None
-    if create.previous_response_id is not None:
-        parent = lookup(create.previous_response_id)
-        if parent is None:
-            raise ApiFailure(
-                400, "previous_response_not_found",
-                f"Previous response with id '{create.previous_response_id}' not found.",
-                param="previous_response_id",
-            )
-    new_items = _input_items(create)
-    context_dicts = (parent.full_context() if parent else []) + new_items
+    parent, new_items, context_dicts = load_context(create, lookup)
     context: list[Entry] = context_from_items(context_dicts)
     generate = create.generate is not False
     if not generate:
@@ -246,11 +298,19 @@ def prepare(
         plan = echo_plan(context)
         fault = None
     else:
-        plan = plan_turn(script, context)
+        n = state.conversation_turn(script, create.prompt_cache_key or "", context)
+        plan = plan_turn(script, context, n)
         fault = state.faults.take(id(script), plan.turn_index, plan.fault)
+    if generate:
+        try:
+            plan = apply_limits(plan, max_output_tokens=create.max_output_tokens,
+                                tool_choice=create.tool_choice,
+                                parallel_tool_calls=create.parallel_tool_calls,
+                                tools=create.tools)
+        except LimitError as exc:
+            raise ApiFailure(400, "invalid_request_error", str(exc), param=exc.param) from None
     output = output_items(plan)
-    prefix = orjson.dumps([create.instructions, create.tools]).decode()
-    keys = [prefix, *(e.key for e in context)]
+    keys = input_token_keys(create, context)
     out_keys = [e.key for e in context_from_items(output)]
     input_tokens = sum(estimate_tokens(k) for k in keys)
     cached = state.prefix_cache.lookup_and_add(keys)
@@ -276,7 +336,6 @@ def prepare(
         "previous_response_id": create.previous_response_id,
         "instructions": create.instructions,
         "metadata": create.metadata or {},
-        "usage": None,
         "error": None,
         "incomplete_details": None,
         "text": extra.get("text") or {"format": {"type": "text"}},

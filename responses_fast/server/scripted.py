@@ -9,33 +9,51 @@ Script format (docs/server.md has the full text)::
     {"tokens_per_second": 1000, "ttft": 0,          # optional; or the top level is just the list
      "turns": [
         [{"type": "function_call", "name": "read_file", "arguments": {"path": "a.py"}}],
+        [{"type": "custom_tool_call", "name": "apply_patch", "input": "*** Begin Patch..."}],
         {"alternatives": [{"match": "def f", "output": [{"type": "message", "text": "Fixed."}]},
                           {"output": ["I could not find it."]}],
          "fault": {"kind": "close", "after_events": 3, "code": 1006},
          "tokens": {"input_tokens": 100}},
-     ]}
+     ],
+     "compaction": {"match": "CONTEXT CHECKPOINT COMPACTION", "summary": "Work so far: ..."}}
 
-Turn selection: the turn index is the number of model turns already in the full context, a model
-turn being a maximal run of consecutive model-produced items (function_call, assistant message,
-reasoning). Tokens: text and argument strings are split into chunks of at most 4 characters; one
-delta event per chunk; token k (0-based) of a turn is due at ``ttft + k / tokens_per_second``.
+Turn selection: the turn index is the number of model turns already in the full context
+(conversation.py: every model item kind counts, and compacted history keeps its count). A request
+whose latest input contains the compaction ``match`` is a compaction request: the model answers
+with the summary (plus the marker that keeps the count) and the script does not advance. A
+script-level ``select`` of ``match`` or ``requests`` picks turns by the latest input or by the
+conversation's request count instead (docs/server.md).
+
+Tokens: text, argument and custom-input strings are split into chunks of at most 4 characters;
+one delta event per chunk; token k (0-based) of a turn is due at ``ttft + k / tokens_per_second``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 
+from .conversation import (
+    Entry,
+    compaction_content,
+    context_from_items,
+    context_from_messages,
+    count_model_turns,
+    latest_input_text,
+    summary_marker,
+)
 from .faults import Fault, parse_fault
 
 __all__ = [
+    "COMPACTION_MATCH",
     "DEFAULT_TOKENS_PER_SECOND",
     "DEFAULT_TTFT",
     "Alternative",
+    "Compaction",
     "Entry",
     "Script",
     "ScriptItem",
@@ -46,6 +64,7 @@ __all__ = [
     "count_model_turns",
     "echo_plan",
     "estimate_tokens",
+    "is_compaction_request",
     "output_items",
     "parse_script",
     "plan_turn",
@@ -58,8 +77,10 @@ DEFAULT_TOKENS_PER_SECOND: float = 1000.0
 DEFAULT_TTFT: float = 0.0
 TOKEN_CHARS = 4
 END_TEXT = "(script ended)"
+COMPACTION_MATCH = "CONTEXT CHECKPOINT COMPACTION"  # in Codex's prompt for its own compaction
+COMPACTION_SUMMARY = "Summary of the conversation so far."
 
-ItemKind = Literal["message", "function_call", "reasoning"]
+ItemKind = Literal["message", "function_call", "custom_tool_call", "reasoning", "compaction"]
 ScheduledEvent = tuple[float, dict[str, Any]]
 
 
@@ -68,13 +89,27 @@ ScheduledEvent = tuple[float, dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class ScriptItem:
-    """One output item the model emits: a message, a function call or a reasoning summary."""
+    """One output item: a message, a function call, a custom tool call or a reasoning summary.
+
+    ``text`` is a message's text, a reasoning summary or a custom tool call's ``input``;
+    ``status`` is ``incomplete`` for an item cut at the request's output budget.
+    """
 
     kind: ItemKind
     text: str = ""
     name: str = ""
     arguments: str = ""
     call_id: str | None = None
+    status: str = "completed"
+
+    @property
+    def is_call(self) -> bool:
+        return self.kind in ("function_call", "custom_tool_call")
+
+    @property
+    def body(self) -> str:
+        """The streamed string: arguments of a function call, else the text."""
+        return self.arguments if self.kind == "function_call" else self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +126,21 @@ class Turn:
 
 
 @dataclass(frozen=True, slots=True)
+class Compaction:
+    """How a script recognises a compaction request and what it answers."""
+
+    match: str = COMPACTION_MATCH
+    summary: str = COMPACTION_SUMMARY
+
+
+@dataclass(frozen=True, slots=True)
 class Script:
     turns: tuple[Turn, ...]
     tokens_per_second: float | None = None  # None: the server default
     ttft: float | None = None
     pacing_set: bool = False  # True when the script itself set tokens_per_second (None = off)
+    compaction: Compaction = Compaction()
+    select: Literal["history", "match", "requests"] = "history"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +151,8 @@ class TurnPlan:
     items: tuple[ScriptItem, ...]
     fault: Fault | None = None
     tokens: Mapping[str, int] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One conversation entry, normalised: ``kind`` is model, user, tool or other."""
-
-    kind: Literal["model", "user", "tool", "other"]
-    text: str
-    key: str = field(default="", compare=False)  # canonical form, for prefix caching
+    incomplete: str | None = None  # incomplete_details.reason when a limit cut the output
+    compaction: bool = False  # answers a compaction request
 
 
 def _arguments(value: Any) -> str:
@@ -145,6 +183,16 @@ def _parse_item(spec: Any) -> ScriptItem:
             "function_call", name=name, arguments=_arguments(spec.get("arguments")),
             call_id=str(call_id) if call_id is not None else None,
         )
+    if kind == "custom_tool_call":
+        name = spec.get("name")
+        text = spec.get("input", "")
+        if not isinstance(name, str) or not name:
+            raise ValueError("custom_tool_call needs a name")
+        if not isinstance(text, str):
+            raise ValueError("custom_tool_call input must be a string (free text)")
+        call_id = spec.get("call_id")
+        return ScriptItem("custom_tool_call", name=name, text=text,
+                          call_id=str(call_id) if call_id is not None else None)
     if kind == "reasoning":
         return ScriptItem("reasoning", text=str(spec.get("text", "")))
     raise ValueError(f"unknown script item type {kind!r}")
@@ -184,6 +232,18 @@ def _parse_turn(spec: Any) -> Turn:
     return Turn(alternatives, fault, {k: int(v) for k, v in tokens.items()} if tokens else None)
 
 
+def _parse_compaction(spec: Any) -> Compaction:
+    if spec is None:
+        return Compaction()
+    if not isinstance(spec, Mapping) or set(spec) - {"match", "summary"}:
+        raise ValueError("'compaction' is an object with 'match' and 'summary' strings")
+    match = spec.get("match", COMPACTION_MATCH)
+    summary = spec.get("summary", COMPACTION_SUMMARY)
+    if not isinstance(match, str) or not match or not isinstance(summary, str):
+        raise ValueError("'compaction' is an object with 'match' and 'summary' strings")
+    return Compaction(match, summary)
+
+
 def parse_script(data: Any) -> Script:
     """Validate a script given as parsed JSON (a list of turns or an object with ``turns``)."""
     if isinstance(data, Script):
@@ -191,9 +251,12 @@ def parse_script(data: Any) -> Script:
     if isinstance(data, list):
         return Script(tuple(_parse_turn(t) for t in data))
     if isinstance(data, Mapping):
-        unknown = set(data) - {"turns", "tokens_per_second", "ttft"}
+        unknown = set(data) - {"turns", "tokens_per_second", "ttft", "compaction", "select"}
         if unknown:
             raise ValueError(f"unknown script fields: {sorted(unknown)}")
+        select = data.get("select", "history")
+        if select not in ("history", "match", "requests"):
+            raise ValueError("'select' is 'history', 'match' or 'requests'")
         tps = data.get("tokens_per_second")
         ttft = data.get("ttft")
         return Script(
@@ -201,110 +264,54 @@ def parse_script(data: Any) -> Script:
             tokens_per_second=float(tps) if tps else None,
             ttft=float(ttft) if ttft is not None else None,
             pacing_set="tokens_per_second" in data,
+            compaction=_parse_compaction(data.get("compaction")),
+            select=select,
         )
     raise ValueError("a script is a list of turns or an object with 'turns'")
 
 
-# --------------------------------------------------------------------------- context
+# --------------------------------------------------------------------------- turn selection
 
 
-def _content_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for p in content:
-            if isinstance(p, Mapping):
-                t = p.get("text", p.get("refusal", ""))
-                parts.append(t if isinstance(t, str) else "")
-            elif isinstance(p, str):
-                parts.append(p)
-        return "".join(parts)
-    return str(content)
+def is_compaction_request(script: Script, context: Sequence[Entry]) -> bool:
+    """A ``compaction_trigger`` item last, or the script's compaction phrase in the latest input."""
+    if context and context[-1].kind == "trigger":
+        return True
+    return script.compaction.match in latest_input_text(context)
 
 
-def _key(*parts: Any) -> str:
-    return orjson.dumps(parts).decode()
+def _matching_turn(script: Script, latest: str) -> int | None:
+    for i, turn in enumerate(script.turns):
+        if any(a.match is not None and a.match in latest for a in turn.alternatives):
+            return i
+    return None
 
 
-def context_from_items(items: Iterable[Mapping[str, Any]]) -> list[Entry]:
-    """Normalise Responses input/output items (plain dicts) into entries."""
-    out: list[Entry] = []
-    for it in items:
-        t = it.get("type")
-        if t is None and "role" in it:
-            t = "message"
-        if t == "message":
-            role = it.get("role", "user")
-            text = _content_text(it.get("content"))
-            kind: Literal["model", "user", "tool", "other"] = (
-                "model" if role == "assistant" else "user" if role == "user" else "other"
-            )
-            out.append(Entry(kind, text, _key("m", role, text)))
-        elif t == "function_call":
-            out.append(Entry("model", "", _key("fc", it.get("call_id"), it.get("name"),
-                                                 it.get("arguments"))))
-        elif t == "reasoning":
-            out.append(Entry("model", "", _key("rs", _content_text(it.get("summary")),
-                                                 it.get("encrypted_content"))))
-        elif t in ("function_call_output", "custom_tool_call_output"):
-            text = _content_text(it.get("output"))
-            out.append(Entry("tool", text, _key("fo", it.get("call_id"), text)))
-        else:
-            out.append(Entry("other", "", _key("x", dict(it))))
-    return out
+def plan_turn(script: Script, context: Sequence[Entry], requests: int = 0) -> TurnPlan:
+    """Pick the turn for this context and the alternative whose ``match`` is in the latest input.
 
-
-def context_from_messages(messages: Iterable[Mapping[str, Any]]) -> list[Entry]:
-    """Normalise Chat Completions messages into entries (assistant messages are model turns)."""
-    out: list[Entry] = []
-    for m in messages:
-        role = m.get("role")
-        text = _content_text(m.get("content"))
-        if role == "assistant":
-            calls = [
-                (c.get("id"), (c.get("function") or {}).get("name"),
-                 (c.get("function") or {}).get("arguments"))
-                for c in (m.get("tool_calls") or []) if isinstance(c, Mapping)
-            ]
-            out.append(Entry("model", text, _key("a", text, calls)))
-        elif role == "tool":
-            out.append(Entry("tool", text, _key("t", m.get("tool_call_id"), text)))
-        elif role == "user":
-            out.append(Entry("user", text, _key("u", text)))
-        else:
-            out.append(Entry("other", text, _key(str(role), text)))
-    return out
-
-
-def count_model_turns(context: Sequence[Entry]) -> int:
-    """Number of maximal runs of consecutive model entries."""
-    runs = 0
-    prev = False
-    for e in context:
-        is_model = e.kind == "model"
-        if is_model and not prev:
-            runs += 1
-        prev = is_model
-    return runs
-
-
-def _latest_text(context: Sequence[Entry]) -> str:
-    for e in reversed(context):
-        if e.kind in ("user", "tool"):
-            return e.text
-    return ""
-
-
-def plan_turn(script: Script, context: Sequence[Entry]) -> TurnPlan:
-    """Pick the turn for this context and the alternative whose ``match`` is in the latest input."""
+    The turn index follows the script's ``select``: ``history`` (default) counts the model turns
+    in the context; ``match`` takes the first turn with an alternative whose ``match`` is in the
+    latest input (else counts as ``history``); ``requests`` takes ``requests``, the number of
+    earlier requests of this conversation the endpoint counted. A compaction request gets a
+    compaction item or the script's summary instead and leaves the turn index as it is.
+    """
     index = count_model_turns(context)
+    if script.select == "requests":
+        index = requests
+    elif script.select == "match":
+        found = _matching_turn(script, latest_input_text(context))
+        index = index if found is None else found
+    if context and context[-1].kind == "trigger":  # server-side compaction (compaction_trigger)
+        return TurnPlan(index, (ScriptItem("compaction", text=compaction_content(index)),),
+                        compaction=True)
+    latest = latest_input_text(context)
+    if script.compaction.match in latest:
+        text = f"{script.compaction.summary}\n{summary_marker(index)}"
+        return TurnPlan(index, (ScriptItem("message", text=text),), compaction=True)
     if index >= len(script.turns):
         return TurnPlan(index, (ScriptItem("message", text=END_TEXT),))
     turn = script.turns[index]
-    latest = _latest_text(context)
     for alt in turn.alternatives:
         if alt.match is None or alt.match in latest:
             return TurnPlan(index, alt.output, turn.fault, turn.tokens)
@@ -368,8 +375,16 @@ def output_items(plan: TurnPlan) -> list[dict[str, Any]]:
             out.append({
                 "type": "function_call", "id": f"fc_{t}_{i}",
                 "call_id": it.call_id or f"call_{t}_{i}", "name": it.name,
-                "arguments": it.arguments, "status": "completed",
+                "arguments": it.arguments, "status": it.status,
             })
+        elif it.kind == "custom_tool_call":
+            out.append({
+                "type": "custom_tool_call", "id": f"ctc_{t}_{i}",
+                "call_id": it.call_id or f"call_{t}_{i}", "name": it.name,
+                "input": it.text, "status": it.status,
+            })
+        elif it.kind == "compaction":
+            out.append({"type": "compaction", "id": f"cmp_{t}_{i}", "encrypted_content": it.text})
         elif it.kind == "reasoning":
             out.append({
                 "type": "reasoning", "id": f"rs_{t}_{i}",
@@ -379,8 +394,9 @@ def output_items(plan: TurnPlan) -> list[dict[str, Any]]:
         else:
             out.append({
                 "type": "message", "id": f"msg_{t}_{i}", "role": "assistant",
-                "status": "completed",
-                "content": [{"type": "output_text", "text": it.text, "annotations": []}],
+                "status": it.status,
+                "content": [{"type": "output_text", "text": it.text, "annotations": [],
+                             "logprobs": []}],
             })
     return out
 
@@ -390,7 +406,7 @@ def output_token_counts(plan: TurnPlan) -> tuple[int, int]:
     total = 0
     reasoning = 0
     for it in plan.items:
-        n = len(split_tokens(it.arguments if it.kind == "function_call" else it.text))
+        n = len(split_tokens(it.body))
         total += n
         if it.kind == "reasoning":
             reasoning += n
@@ -427,10 +443,11 @@ def response_schedule(
         event["sequence_number"] = len(events)
         events.append((now, event))
 
+    # No "usage" before the terminal event: the spec allows it absent, not null.
     emit({"type": "response.created",
-          "response": {**response, "status": "in_progress", "output": [], "usage": None}})
+          "response": {**response, "status": "in_progress", "output": []}})
     emit({"type": "response.in_progress",
-          "response": {**response, "status": "in_progress", "output": [], "usage": None}})
+          "response": {**response, "status": "in_progress", "output": []}})
     now = due(0, tokens_per_second, ttft)
     finals = output_items(plan)
     for idx, (it, final) in enumerate(zip(plan.items, finals, strict=True)):
@@ -445,6 +462,20 @@ def response_schedule(
                       "output_index": idx, "delta": piece})
             emit({"type": "response.function_call_arguments.done", "item_id": item_id,
                   "output_index": idx, "name": final["name"], "arguments": it.arguments})
+        elif it.kind == "custom_tool_call":
+            emit({"type": "response.output_item.added", "output_index": idx,
+                  "item": {**final, "input": "", "status": "in_progress"}})
+            for piece in split_tokens(it.text):
+                now = due(k, tokens_per_second, ttft)
+                k += 1
+                emit({"type": "response.custom_tool_call_input.delta", "item_id": item_id,
+                      "output_index": idx, "delta": piece})
+            emit({"type": "response.custom_tool_call_input.done", "item_id": item_id,
+                  "output_index": idx, "input": it.text})
+        elif it.kind == "compaction":
+            now = due(k, tokens_per_second, ttft)
+            k += len(split_tokens(it.text))
+            emit({"type": "response.output_item.added", "output_index": idx, "item": final})
         elif it.kind == "reasoning":
             emit({"type": "response.output_item.added", "output_index": idx,
                   "item": {**final, "summary": []}})
@@ -466,7 +497,8 @@ def response_schedule(
                   "item": {**final, "status": "in_progress", "content": []}})
             emit({"type": "response.content_part.added", "item_id": item_id,
                   "output_index": idx, "content_index": 0,
-                  "part": {"type": "output_text", "text": "", "annotations": []}})
+                  "part": {"type": "output_text", "text": "", "annotations": [],
+                           "logprobs": []}})
             for piece in split_tokens(it.text):
                 now = due(k, tokens_per_second, ttft)
                 k += 1
@@ -476,8 +508,12 @@ def response_schedule(
                   "content_index": 0, "text": it.text, "logprobs": []})
             emit({"type": "response.content_part.done", "item_id": item_id,
                   "output_index": idx, "content_index": 0,
-                  "part": {"type": "output_text", "text": it.text, "annotations": []}})
+                  "part": {"type": "output_text", "text": it.text, "annotations": [],
+                           "logprobs": []}})
         emit({"type": "response.output_item.done", "output_index": idx, "item": final})
-    emit({"type": "response.completed",
-          "response": {**response, "status": "completed", "output": finals, "usage": dict(usage)}})
+    status = "incomplete" if plan.incomplete else "completed"
+    details = {"reason": plan.incomplete} if plan.incomplete else None
+    emit({"type": f"response.{status}",
+          "response": {**response, "status": status, "output": finals, "usage": dict(usage),
+                       "incomplete_details": details}})
     return events

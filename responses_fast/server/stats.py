@@ -16,7 +16,7 @@ from typing import Literal
 
 __all__ = ["ConnectionStatistics", "RequestRecord", "ServerStatistics", "StatsRecorder"]
 
-Endpoint = Literal["ws", "http", "chat"]
+Endpoint = Literal["ws", "http", "chat", "compact"]
 
 
 @dataclass(slots=True)

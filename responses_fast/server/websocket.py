@@ -1,20 +1,29 @@
 """Responses WebSocket mode at ``ws://HOST:PORT/v1/responses``.
 
-One task per connection reads frames; each accepted ``response.create`` runs as a child task that
-paces the scripted schedule onto the socket. Errors are ``error`` events and never close the
-socket (protocol.md section 7), except the max-age error which is followed by a 1001 close. When
-the client goes away the connection's task group is cancelled and its state dropped.
+One task per connection reads frames. Each ``response.create`` goes to its lane (``stream_id``;
+absent = the default lane): a lane is a FIFO served by its own task, so lanes run concurrently and
+a lane never overlaps itself (protocol.md sections 6.3 and 11.7). At most
+``MAX_ACTIVE_RESPONSES`` responses stream at once per connection; a response that must wait for a
+slot announces itself with ``response.queued``. Every lane keeps its own cache of recent responses
+for ``previous_response_id`` (forks from another lane's response find it too). Errors are
+``error`` events and never close the socket (section 7), except the max-age error which is
+followed by a 1001 close. When the client goes away the connection's task group is cancelled and
+its state dropped.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import orjson
 from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
@@ -30,10 +39,35 @@ from .faults import Fault
 from .scripted import response_schedule
 from .stats import RequestRecord
 
-__all__ = ["ABORT_SCOPE_KEY", "authorized", "websocket_endpoint"]
+__all__ = [
+    "ABORT_SCOPE_KEY",
+    "MAX_ACTIVE_RESPONSES",
+    "MAX_NAMED_LANES",
+    "authorized",
+    "valid_stream_id",
+    "websocket_endpoint",
+]
 
 ABORT_SCOPE_KEY = "responses_fast.abort"
+MAX_ACTIVE_RESPONSES = 16  # per connection; further creates wait (response.queued)
+MAX_NAMED_LANES = 32  # distinct named stream ids per connection; the default lane not counted
+_STREAM_ID = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 _SEND_ERRORS = (WebSocketDisconnect, WebSocketDisconnected, OSError)
+_Queued = tuple[ResponseCreate, RequestRecord]
+
+
+def valid_stream_id(value: str) -> bool:
+    """1-256 characters of ``[A-Za-z0-9_.-]`` (the rule the SDK's lane helper applies)."""
+    return _STREAM_ID.fullmatch(value) is not None
+
+
+@dataclass
+class _Lane:
+    """One ``stream_id``: a FIFO of creates, its own task, its own response cache."""
+
+    send: MemoryObjectSendStream[_Queued]
+    receive: MemoryObjectReceiveStream[_Queued]
+    cache: OrderedDict[str, StoredResponse] = field(default_factory=OrderedDict)
 
 
 def authorized(headers: Any, api_key: str | None) -> bool:
@@ -53,8 +87,9 @@ class _Connection:
         self.ws = ws
         self.state = state
         self.cid = cid
-        self.cache: OrderedDict[str, StoredResponse] = OrderedDict()
-        self.in_flight = False
+        self.lanes: dict[str | None, _Lane] = {}
+        self.named_lanes: set[str] = set()  # every named id ever used (closing does not free one)
+        self.slots = anyio.Semaphore(MAX_ACTIVE_RESPONSES)
         self.opened_at = anyio.current_time()
         self.closed = False
 
@@ -89,16 +124,27 @@ class _Connection:
 
     # -- lookup
 
-    def lookup(self, response_id: str) -> StoredResponse | None:
-        hit = self.cache.get(response_id)
+    def lookup(self, lane: _Lane, response_id: str) -> StoredResponse | None:
+        """The lane's own cache, then another lane's (a fork), then the process-wide store."""
+        hit = lane.cache.get(response_id)
         if hit is not None:
             return hit
+        for other in self.lanes.values():
+            hit = other.cache.get(response_id)
+            if hit is not None:
+                return hit
         return self.state.store.get(response_id)
 
-    def remember(self, stored: StoredResponse) -> None:
-        self.cache[stored.id] = stored
-        while len(self.cache) > self.state.config.connection_cache_size:
-            self.cache.popitem(last=False)
+    def remember(self, lane: _Lane, stored: StoredResponse) -> None:
+        lane.cache[stored.id] = stored
+        while len(lane.cache) > self.state.config.connection_cache_size:
+            lane.cache.popitem(last=False)
+
+    def clear(self) -> None:
+        for lane in self.lanes.values():
+            lane.cache.clear()
+            lane.send.close()
+        self.lanes.clear()
 
     # -- frames
 
@@ -144,41 +190,74 @@ class _Connection:
             store=create.store, generate=create.generate is not False, stream_id=sid,
         )
         self.state.stats.add_request(record)
-        if self.in_flight:
-            record.status, record.error_code = "error", "response_already_in_flight"
-            await self.send_error(409, "response_already_in_flight",
-                                  "A response is already in flight on this connection.",
-                                  stream_id=sid, record=record)
+        if sid is not None and not valid_stream_id(sid):
+            record.status, record.error_code = "error", "invalid_stream_id"
+            await self.send_error(
+                400, "invalid_stream_id",
+                "Invalid 'stream_id': expected 1 to 256 characters of [A-Za-z0-9_.-].",
+                param="stream_id", stream_id=sid, record=record)
             return
+        if sid is not None and sid not in self.named_lanes:
+            if len(self.named_lanes) >= MAX_NAMED_LANES:
+                record.status, record.error_code = "error", "websocket_stream_limit_reached"
+                await self.send_error(
+                    400, "websocket_stream_limit_reached",
+                    f"This connection already used {MAX_NAMED_LANES} stream ids. Create a new "
+                    "websocket connection to use more.", param="stream_id", stream_id=sid,
+                    record=record)
+                return
+            self.named_lanes.add(sid)
+        lane = self.lanes.get(sid)
+        if lane is None:
+            send, receive = anyio.create_memory_object_stream[_Queued](math.inf)
+            lane = self.lanes[sid] = _Lane(send, receive)
+            tg.start_soon(self.serve_lane, lane, sid)
+        lane.send.send_nowait((create, record))
+
+    async def serve_lane(self, lane: _Lane, sid: str | None) -> None:
+        """Play the lane's creates one after another (FIFO, no overlap)."""
+        async with lane.receive:
+            async for create, record in lane.receive:
+                try:
+                    await self.play(lane, create, record, sid)
+                except _SEND_ERRORS:
+                    pass
+                finally:
+                    if record.status == "in_progress":
+                        record.status = "cancelled"  # the client left or the server stops
+
+    async def play(self, lane: _Lane, create: ResponseCreate, record: RequestRecord,
+                   sid: str | None) -> None:
         try:
-            prepared = prepare(self.state, create, self.lookup)
+            prepared = prepare(self.state, create, lambda rid: self.lookup(lane, rid))
         except ApiFailure as exc:
             record.status, record.error_code = "error", exc.code
             if exc.code == "previous_response_not_found" and create.previous_response_id:
-                self.cache.pop(create.previous_response_id, None)
+                lane.cache.pop(create.previous_response_id, None)
             await self.send_failure(exc, sid, record)
             return
         record.response_id = prepared.response_id
         record.turn_index = prepared.plan.turn_index if prepared.generate else None
         record.context_items = prepared.context_items
-        self.in_flight = True
-        tg.start_soon(self.run, prepared, record, sid)
+        queued = False
+        if self.slots.value == 0:  # every slot busy: say so, then wait for one
+            queued = True
+            event: dict[str, Any] = {
+                "type": "response.queued", "sequence_number": 0,
+                "response": {**prepared.skeleton, "status": "queued"}}
+            if sid is not None:
+                event["stream_id"] = sid
+            await self.send(event, record)
+        async with self.slots:
+            await self._run(lane, prepared, record, sid, queued)
 
-    async def run(self, prepared: Prepared, record: RequestRecord, sid: str | None) -> None:
-        try:
-            await self._run(prepared, record, sid)
-        except _SEND_ERRORS:
-            pass
-        finally:
-            self.in_flight = False
-            if record.status == "in_progress":
-                record.status = "cancelled"  # the client left or the server is shutting down
-
-    async def _run(self, p: Prepared, record: RequestRecord, sid: str | None) -> None:
+    async def _run(self, lane: _Lane, p: Prepared, record: RequestRecord, sid: str | None,
+                   queued: bool) -> None:
         events = response_schedule(p.plan, p.skeleton, p.usage, p.tokens_per_second, p.ttft)
         if not p.generate:
             events = [(t, e) for t, e in events if e["type"] != "response.in_progress"]
-            for seq, (_, e) in enumerate(events):
+        if not p.generate or queued:  # numbering goes on after response.queued (number 0)
+            for seq, (_, e) in enumerate(events, start=1 if queued else 0):
                 e["sequence_number"] = seq
         fault = p.fault
         t0 = anyio.current_time()
@@ -194,7 +273,7 @@ class _Connection:
                 event = {**event, "stream_id": sid}
             await self.send(event, record)
         stored = p.stored()
-        self.remember(stored)
+        self.remember(lane, stored)
         if p.store:
             self.state.save(stored)
         record.status = "completed"
@@ -248,7 +327,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     except WebSocketDisconnected:
         pass
     finally:
-        conn.cache.clear()
+        conn.clear()
         state.stats.close_connection(cid)
 
 

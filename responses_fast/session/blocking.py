@@ -74,9 +74,17 @@ class SyncAgentSession:
             raise UsageError("use SyncAgentSession as a context manager")
         return self._portal
 
-    def run(self, prompt: Prompt) -> RunResult:
-        """Run the agent loop until the model answers without calling a tool."""
-        return self._require_portal().call(self.session.run, prompt)
+    def run(self, prompt: Prompt, **options: Any) -> RunResult:
+        """Run the agent loop until the model answers without calling a tool.
+
+        ``options`` are those of ``AgentSession.run`` (``output_type``, ``deps``, ``hooks``, ...).
+        """
+        session = self.session
+
+        async def run() -> RunResult:
+            return await session.run(prompt, **options)
+
+        return self._require_portal().call(run)
 
     def stream(self, prompt: Prompt) -> Iterator[Event]:
         """Yield the run's events as they happen."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic
 
 from pydantic import BaseModel
+from typing_extensions import TypeVar
 
 from .metrics import TurnMetrics
 
@@ -123,8 +124,12 @@ class TurnFinished:
     metrics: TurnMetrics
 
 
+#: The type of ``RunResult.output``: what ``output_type`` validated (Any for untyped runs).
+OutputT = TypeVar("OutputT", default=Any)
+
+
 @dataclass(slots=True)
-class RunResult:
+class RunResult(Generic[OutputT]):
     """What ``run()`` returns: the final text, the items of this run, usage and per-turn metrics."""
 
     final_text: str
@@ -135,6 +140,8 @@ class RunResult:
     status: str = "completed"
     tool_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The validated answer when the run asked for an ``output_type`` (None otherwise).
+    output: OutputT = None  # type: ignore[assignment]  # None unless output_type was given
 
     @property
     def overhead(self) -> float:

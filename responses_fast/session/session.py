@@ -12,6 +12,7 @@ the same run as events. Failures of a turn are retried here, and only here (``tr
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -20,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self, TypeVar, overload
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -38,15 +39,24 @@ from ..errors import (
     TransportError,
     UsageError,
 )
-from ..protocol.items import FunctionCall, FunctionCallOutput, Message, item_text, user_message
+from ..protocol.items import (
+    FunctionCall,
+    FunctionCallOutput,
+    Message,
+    item_adapter,
+    item_text,
+    user_message,
+)
 from ..safety import Policy, redact
 from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
 from ..transports.factory import make_transport
 from ..transports.retry import backoff, classify
+from .context import RunScope
 from .events import (
     ContextTrimmed,
     Event,
+    ItemAdded,
     Reconnected,
     RunFinished,
     RunResult,
@@ -54,11 +64,17 @@ from .events import (
     TurnStarted,
     Usage,
 )
+from .hooks import HookChain, Hooks
 from .log import ItemLog
 from .metrics import TurnClock, TurnMetrics
+from .output import OutputSpec
+from .store import SavedSession
+from .tracing import make_tracer
 from .turn import Emit, TurnOutcome, no_emit, parse_arguments, run_turn
 
 __all__ = ["AgentSession", "RunStream"]
+
+OutT = TypeVar("OutT")
 
 log = logging.getLogger("responses_fast.session")
 
@@ -117,6 +133,13 @@ class AgentSession:
         settings: extra request fields passed through (``reasoning``, ``max_output_tokens``, ...).
         ssl_context: verifies ``https``/``wss`` servers on every transport (e.g. a private CA);
             None uses the system CAs. Ignored when ``transport`` is a Transport instance.
+        persist: a saved conversation (``SessionStore(path).session(id)``): loaded when the
+            session starts, saved after every turn (docs/durable-sessions.md).
+        deps: passed to tools that take a ``RunContext`` (``ctx.deps``); ``run(deps=)`` overrides.
+        hooks: :class:`Hooks` run before/after every model and tool call (docs/hooks.md).
+        tracing: OpenTelemetry spans for every run: True (the global tracer provider) or a
+            ``TracerProvider``; needs the ``otel`` extra (docs/tracing.md).
+        name: the agent's name in traces (``invoke_agent <name>``).
     """
 
     def __init__(
@@ -142,8 +165,20 @@ class AgentSession:
         prompt_cache_key: str | None = None,
         settings: Mapping[str, Any] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        persist: SavedSession | None = None,
+        # -- agent API (docs/agents.md): tool context, hooks, tracing
+        deps: Any = None,
+        hooks: Sequence[Hooks] = (),
+        tracing: Any = False,
+        name: str = "agent",
     ) -> None:
         self.model = model
+        self.name = name
+        self.deps = deps
+        self.hooks = HookChain(hooks).hooks  # checked now, not at the first call
+        self._tracing = tracing
+        self.tracer = make_tracer(tracing)
+        self._scope: RunScope | None = None
         self._tools = {t.name: t for t in tools}
         if len(self._tools) != len(tools):
             raise ConfigurationError("two tools have the same name")
@@ -184,6 +219,7 @@ class AgentSession:
         self._closed = False
         self._stack: AsyncExitStack | None = None
         self._tg: anyio.abc.TaskGroup | None = None
+        self._persist = persist
 
     def __repr__(self) -> str:
         return (
@@ -209,6 +245,8 @@ class AgentSession:
     async def __aenter__(self) -> Self:
         if self._closed:
             raise UsageError("this session is closed")
+        if self._persist is not None:
+            await self._restore(self._persist)
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
@@ -262,11 +300,64 @@ class AgentSession:
         """The whole conversation so far (a copy)."""
         return self.log.items()
 
-    async def run(self, prompt: Prompt) -> RunResult:
-        """Run the agent loop on ``prompt`` until the model answers without calling a tool."""
-        return await self._run(prompt, no_emit)
+    # agent API: typed results. The overloads give ``result.output`` the type of ``output_type``.
+    @overload
+    async def run(
+        self,
+        prompt: Prompt,
+        *,
+        output_type: type[OutT],
+        output_retries: int = 2,
+        deps: Any = None,
+        hooks: Sequence[Hooks] = (),
+    ) -> RunResult[OutT]: ...
+    @overload
+    async def run(
+        self,
+        prompt: Prompt,
+        *,
+        output_type: Any = None,
+        output_retries: int = 2,
+        deps: Any = None,
+        hooks: Sequence[Hooks] = (),
+    ) -> RunResult[Any]: ...
+    async def run(
+        self,
+        prompt: Prompt,
+        *,
+        output_type: Any = None,
+        output_retries: int = 2,
+        deps: Any = None,
+        hooks: Sequence[Hooks] = (),
+    ) -> RunResult[Any]:
+        """Run the agent loop on ``prompt`` until the model answers without calling a tool.
 
-    def stream(self, prompt: Prompt, *, buffer: int = 1024) -> RunStream:
+        ``output_type`` (a pydantic model or any type pydantic validates): the answer must be JSON
+        of that type; it is asked for with a structured-output schema, validated, and asked for
+        again up to ``output_retries`` times with what was wrong; ``result.output`` holds it.
+        ``deps`` go to tools that take a ``RunContext`` (default: the session's); ``hooks`` run
+        after the session's, for this run only.
+        """
+        scope = self._scope_for(output_type, output_retries, deps, hooks)
+        return await self._run(prompt, no_emit, scope)
+
+    async def resume(self) -> RunResult:
+        """Go on from the conversation as it is, with no new prompt (e.g. a run that a crash
+        interrupted, resumed from a saved session): the model answers the last tool outputs."""
+        if not len(self.log):
+            raise UsageError("nothing to resume: the conversation is empty")
+        return await self._run([], no_emit)
+
+    def stream(
+        self,
+        prompt: Prompt,
+        *,
+        buffer: int = 1024,
+        output_type: Any = None,
+        output_retries: int = 2,
+        deps: Any = None,
+        hooks: Sequence[Hooks] = (),
+    ) -> RunStream:
         """The same run as ``run()``, as an async iterator of events.
 
         Use it as ``async with session.stream(p) as events: async for e in events: ...``; leaving
@@ -274,11 +365,24 @@ class AgentSession:
         """
         if self._tg is None:
             raise UsageError("use the session as 'async with AgentSession(...) as session'")
-        return RunStream(self, prompt, buffer)
+        scope = self._scope_for(output_type, output_retries, deps, hooks)
+        return RunStream(self, prompt, buffer, scope)
+
+    def _scope_for(
+        self,
+        output_type: Any = None,
+        output_retries: int = 2,
+        deps: Any = None,
+        hooks: Sequence[Hooks] = (),
+    ) -> RunScope:
+        """The per-run state of the agent API (session defaults when nothing is given)."""
+        output = None if output_type is None else OutputSpec(output_type, retries=output_retries)
+        deps = self.deps if deps is None else deps
+        return RunScope(self, output=output, deps=deps, hooks=(*self.hooks, *hooks))
 
     # -- the loop ------------------------------------------------------------------------------
 
-    async def _run(self, prompt: Prompt, emit: Emit) -> RunResult:
+    async def _run(self, prompt: Prompt, emit: Emit, scope: RunScope | None = None) -> RunResult:
         if self._closed:
             raise UsageError("this session is closed")
         if self._stack is None:
@@ -289,6 +393,10 @@ class AgentSession:
         self._running = True
         self._run_started = True
         start_index = len(self.log)
+        # agent API hook point: the run's scope (typed output, deps, hooks, tracing)
+        self._scope = scope = scope or self._scope_for()
+        emit = scope.observe(emit)
+        error: BaseException | None = None
         try:
             for item in _prompt_items(prompt):
                 self.log.append(item)
@@ -303,8 +411,16 @@ class AgentSession:
                 usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
                 self.usage.add(outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens)
                 await emit(TurnFinished(turn_no, metrics))
+                await self._save()
                 if not outcome.calls:
                     status = outcome.status
+                    if scope.output is not None and status == "completed":
+                        # agent API hook point: an invalid typed answer goes back to the model
+                        correction = scope.review(_final_text(self.log.items(start_index)))
+                        if correction is not None:
+                            self.log.append(correction)
+                            await emit(ItemAdded(turn_no, correction))
+                            continue
                     break
             items = self.log.items(start_index)
             result = RunResult(
@@ -315,14 +431,19 @@ class AgentSession:
                 response_id=outcome.response_id,
                 status=status,
                 tool_calls=sum(t.tool_calls for t in turns),
+                output=scope.value,
             )
             await emit(RunFinished(result))
             return result
-        except BaseException:
+        except BaseException as exc:
+            error = exc
             self._close_dangling_calls()
+            with anyio.CancelScope(shield=True):
+                await self._save()
             raise
         finally:
             self._running = False
+            scope.finish(error)  # agent API hook point: close the run's spans
 
     async def _turn_with_retries(self, turn: int, emit: Emit) -> tuple[TurnOutcome, TurnMetrics]:
         clock = TurnClock(start=time.perf_counter())
@@ -330,18 +451,20 @@ class AgentSession:
         sent0, recv0 = stats.bytes_sent, stats.bytes_received
         delays = backoff(self.retry_policy)
         attempt = 0
+        scope = self._scope or self._scope_for()
         while True:
             attempt += 1
             if self.budget is not None:
                 await self._fit_budget(turn, emit)
             request = TurnRequest(
-                settings=self.request_settings,
+                settings=scope.settings_for(self.request_settings),
                 items=self.log.entries,
                 new_from=self.log.head_index,
                 previous_response_id=self.log.head_response_id,
                 want_deltas=emit is not no_emit,  # run(): the transport may skip deltas unparsed
             )
             await emit(TurnStarted(turn, attempt))
+            model_call = await scope.before_model(turn, attempt)  # agent API hook point
             try:
                 outcome = await run_turn(self, request, turn=turn, clock=clock, emit=emit)
             except Exception as exc:
@@ -363,6 +486,7 @@ class AgentSession:
                 await emit(Reconnected(turn, attempt, str(exc), delay))
                 await anyio.sleep(delay)
                 continue
+            await scope.after_model(model_call, outcome)  # agent API hook point
             if self.budget is not None and outcome.input_tokens:
                 self.budget.observe_usage(self._last_local_tokens, outcome.input_tokens)
             metrics = clock.metrics(
@@ -379,6 +503,41 @@ class AgentSession:
                 attempts=attempt,
             )
             return outcome, metrics
+
+    # -- durable sessions (session/store.py) ---------------------------------------------------
+
+    async def _restore(self, saved: SavedSession) -> None:
+        snapshot = await anyio.to_thread.run_sync(saved.load)
+        if snapshot is None or len(self.log):
+            return
+        for raw in snapshot.items:
+            self.log.append(item_adapter.validate_json(raw))
+        self.log.set_head(snapshot.head_response_id, snapshot.head_index)
+        u = snapshot.usage
+        self.usage.add(
+            u.get("input_tokens", 0), u.get("output_tokens", 0), u.get("cached_tokens", 0)
+        )
+        log.info("resumed saved session %r: %d items", saved.session_id, len(snapshot.items))
+
+    async def _save(self) -> None:
+        saved = self._persist
+        if saved is None:
+            return
+        u = self.usage
+        await anyio.to_thread.run_sync(
+            functools.partial(
+                saved.save,
+                list(self.log.entries),
+                model=self.model,
+                head_response_id=self.log.head_response_id,
+                head_index=self.log.head_index,
+                usage={
+                    "input_tokens": u.input_tokens,
+                    "output_tokens": u.output_tokens,
+                    "cached_tokens": u.cached_tokens,
+                },
+            )
+        )
 
     # -- context budget ------------------------------------------------------------------------
 
@@ -458,11 +617,16 @@ class AgentSession:
         if done is not None:
             return done
         tool = self._tools.get(call.name)
-        if tool is None:
+        scope = self._scope or self._scope_for()
+        vetoed = await scope.gate(call)  # agent API hook point: before_tool_call hooks
+        if vetoed is not None:
+            result = vetoed
+        elif tool is None:
             known = ", ".join(sorted(self._tools)) or "none"
             result = ToolResult(f"error: unknown tool {call.name!r} (available: {known})", True)
         else:
-            result = await tool.invoke(call.arguments)
+            context = scope.context_for(call) if tool.context_param else None
+            result = await tool.invoke(call.arguments, context)
         text = result.output
         if self.output_filter is not None:
             text = self.output_filter(text)
@@ -470,15 +634,19 @@ class AgentSession:
         if text is not result.output:
             result = ToolResult(text, result.is_error)
         self._executed[call.call_id] = result
+        await scope.after_tool(call, result)  # agent API hook point: after_tool_call hooks
         return result
 
 
 class RunStream:
     """Events of one run, produced by a task in the session's task group."""
 
-    def __init__(self, session: AgentSession, prompt: Prompt, buffer: int) -> None:
+    def __init__(
+        self, session: AgentSession, prompt: Prompt, buffer: int, scope: RunScope | None = None
+    ) -> None:
         self._session = session
         self._prompt = prompt
+        self._run_scope = scope
         send, receive = anyio.create_memory_object_stream[Event](buffer)
         self._send: MemoryObjectSendStream[Event] = send
         self._receive: MemoryObjectReceiveStream[Event] = receive
@@ -501,7 +669,9 @@ class RunStream:
         try:
             with self._scope:
                 async with self._send:
-                    self.result = await self._session._run(self._prompt, self._send.send)
+                    self.result = await self._session._run(
+                        self._prompt, self._send.send, self._run_scope
+                    )
         except Exception as exc:
             self._error = exc
         finally:
@@ -544,6 +714,7 @@ def _prompt_items(prompt: Prompt) -> list[BaseModel]:
 
 
 def _final_text(items: Sequence[BaseModel]) -> str:
+    """The text of the last assistant message."""
     for item in reversed(items):
         if isinstance(item, Message) and item.role == "assistant":
             return item_text(item)

@@ -20,6 +20,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
+from .context import is_context_annotation
+
 __all__ = ["Tool", "ToolResult", "tool"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -78,6 +80,8 @@ class Tool:
     strict: bool = False
     #: A short label the safety policy and the event stream use ("shell", "read", "write", ...).
     kind: str = "custom"
+    #: The handler parameter that receives the call's ``RunContext`` (not part of the schema).
+    context_param: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -119,12 +123,19 @@ class Tool:
             raise ValueError(f"invalid arguments: missing required {', '.join(missing)}")
         return data
 
-    async def invoke(self, arguments: str) -> ToolResult:
-        """Validate and run; every failure becomes an error result, never an exception."""
+    async def invoke(self, arguments: str, context: Any = None) -> ToolResult:
+        """Validate and run; every failure becomes an error result, never an exception.
+
+        ``context`` (a ``RunContext``) is passed to the handler's context parameter, if any.
+        """
         try:
             kwargs = self.parse_arguments(arguments)
         except ValueError as exc:
             return ToolResult(str(exc), is_error=True)
+        if self.context_param is not None:
+            if context is None:
+                return ToolResult(f"error: tool {self.name!r} needs a RunContext", is_error=True)
+            kwargs[self.context_param] = context
         try:
             if self._is_async:
                 value = await self.handler(**kwargs)
@@ -134,6 +145,8 @@ class Tool:
             raise
         except Exception as exc:
             return ToolResult(f"error: {_one_line(exc)}", is_error=True)
+        if isinstance(value, ToolResult):  # a handler that reports its own errors (MCP tools)
+            return value
         return ToolResult(_to_text(value))
 
 
@@ -185,6 +198,8 @@ def _model_for(fn: Handler, arg_docs: Mapping[str, str]) -> type[BaseModel]:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"tool {fn.__name__!r}: *args/**kwargs are not supported")
         annotation = hints.get(pname, Any)
+        if is_context_annotation(annotation):
+            continue  # filled in by the session (RunContext), never by the model
         default = param.default
         if isinstance(default, FieldInfo):
             info = default
@@ -202,6 +217,15 @@ def _model_for(fn: Handler, arg_docs: Mapping[str, str]) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid"),
         **fields,
     )
+
+
+def _context_param(fn: Handler) -> str | None:
+    """The parameter annotated ``RunContext[...]``, if the function declares one."""
+    hints = get_type_hints(fn)
+    found = [p for p in inspect.signature(fn).parameters if is_context_annotation(hints.get(p))]
+    if len(found) > 1:
+        raise TypeError(f"tool {fn.__name__!r}: more than one RunContext parameter")
+    return found[0] if found else None
 
 
 @overload
@@ -235,6 +259,7 @@ def tool(
             handler=f,
             args_model=model,
             kind=kind,
+            context_param=_context_param(f),
         )
 
     if fn is not None:

@@ -327,7 +327,9 @@ class WebSocketLane(Transport):
     def _body_for(self, request: TurnRequest) -> bytes:
         items = request.items
         prev = request.previous_response_id
-        if prev is not None and prev == self._server_head:
+        if prev is not None and (prev == self._server_head or request.settings.store):
+            # A stored response can be continued from any socket (a resumed session); a miss
+            # is previous_response_not_found, and the retry resends the whole context.
             start = request.new_from
         elif prev is None and request.new_from == 0 and self._warm_id == self._server_head:
             prev, start = self._warm_id, 0

@@ -46,7 +46,7 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
     )
     result = run_benchmark(params, progress=lambda s: None)
     keys = [k for k, _ in result.contenders]
-    assert keys[:3] == ["a", "b", "c"] and "rf-websocket" in keys
+    assert keys[:4] == ["a", "b", "c", "d"] and "rf-websocket" in keys
     assert len(result.configs) == 2 and result.configs[1].cost_model is not None
     for cfg in result.configs:
         assert cfg.floor > 0 and cfg.rtt > 0
@@ -59,14 +59,16 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
 
     rows = all_rows(result)
     assert len(rows) == 2 * len(keys)
-    assert all(r.completed == "1/1" and r.vs_a is not None for r in rows)
+    assert all(r.completed == "1/1" and r.vs_d is not None for r in rows)
     table = table_text(result)
     for col in COLUMNS:
         assert col in table
     report, chart = write_report(result, tmp_path)
     text = report.read_text()
-    assert "| config | contender | W (s) | W/W_a | W/Floor |" in text
-    assert "server cost model" in text and "proxy error" in text
+    assert "| config | contender | W (s) | W/W_d | W/W_e | W/Floor |" in text
+    assert "EMULATED server cost model" in text and "proxy error" in text
+    measured = text.split("## Results under the EMULATED server cost model")[0]
+    assert "server cost model |" not in measured.split("## Results (measured)")[1]
     again = load_result(tmp_path / "results.json")  # --report-only re-renders from it
     assert table_text(again) == table
 

@@ -20,6 +20,13 @@ EXPECTED = {
     "custom_tools.py": "12 apples",
     "streaming_events.py": "done (completed)",
     "cerebras_example.py": "9 words",
+    "durable_session.py": "resumed with 4 saved items",
+    "mcp_tools.py": "the MCP tool answered: Lyon: sunny, 21 C",
+    "typed_output.py": "3 days in Paris: Louvre, Montmartre",
+    "tool_context.py": "call call_0_0 in turn 1 for ada",
+    "subagents.py": "writer alone: Headline(text='Rivers Shape Europe', words=3)",
+    "tracing.py": "execute_tool word_count",
+    "hooks.py": "balances unchanged: {'alice': 120, 'bob': 30}",
 }
 
 

@@ -156,3 +156,26 @@ def test_chat_chunks_and_quirk() -> None:
     with_usage = [c for _, c in chat_chunks(plan, base, {}, None, 0, include_usage=True,
                                             quirk=False)]
     assert with_usage[-1]["choices"] == [] and "usage" in with_usage[-1]
+
+
+@pytest.mark.anyio
+async def test_any_model_serves_every_name_with_the_script_or_echo() -> None:
+    import openai
+
+    from responses_fast.server import serve
+
+    async with serve(tokens_per_second=None, any_model=True) as server:
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test")
+        echoed = await client.responses.create(model="gpt-5.5", input="say this back")
+        assert echoed.output_text == "say this back"
+        server.set_script([["scripted answer"]])
+        scripted = await client.responses.create(model="gpt-5.5", input="hello")
+        assert scripted.output_text == "scripted answer"
+        with pytest.raises(openai.NotFoundError):
+            await client.responses.create(model="scripted:missing", input="hi")
+        await client.close()
+    async with serve(tokens_per_second=None) as server:  # the default still refuses
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test")
+        with pytest.raises(openai.NotFoundError):
+            await client.responses.create(model="gpt-5.5", input="hi")
+        await client.close()

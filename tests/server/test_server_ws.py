@@ -188,17 +188,18 @@ async def test_bad_input_never_closes_the_socket() -> None:
         assert (await until_terminal(ws))[-1]["type"] == "response.completed"
 
 
-async def test_second_create_while_in_flight() -> None:
+async def test_second_create_on_default_lane_waits_fifo() -> None:
     async with serve(SCRIPT, tokens_per_second=50) as server, connect(server.ws_url) as ws:
         await send(ws, model="echo", input="a fairly long message to keep it busy for a while")
         await send(ws, model="echo", input="second")
-        events = await until_terminal(ws)
-        errors = [e for e in events if e["type"] == "error"]
-        assert errors and errors[0]["status"] == 409
-        assert errors[0]["error"]["code"] == "response_already_in_flight"
-        # the first response still finishes
-        rest = await until_terminal(ws)
-        assert rest[-1]["type"] == "response.completed"
+        first = await until_terminal(ws)
+        second = await until_terminal(ws)
+        # no overlap: the second response starts only after the first one's terminal event
+        assert [e["type"] for e in first].count("response.created") == 1
+        assert first[-1]["type"] == second[-1]["type"] == "response.completed"
+        assert all("stream_id" not in e for e in first + second)
+        texts = [r[-1]["response"]["output"][0]["content"][0]["text"] for r in (first, second)]
+        assert texts == ["a fairly long message to keep it busy for a while", "second"]
 
 
 async def test_oversized_frame_closes_1009() -> None:
