@@ -61,6 +61,7 @@ class Inbox:
         "pending",
         "reading",
         "skipped",
+        "started",
         "stats",
         "waiter",
         "want_deltas",
@@ -69,6 +70,8 @@ class Inbox:
     def __init__(self, lane: str | None, stats: TransportStats, want_deltas: bool) -> None:
         self.lane = lane
         self.reading = True
+        #: A message of this response arrived (an error before any is the create's refusal).
+        self.started = False
         self.pending: deque[bytes] = deque()
         self.waiter: asyncio.Future[None] | None = None
         self.want_deltas = want_deltas
@@ -79,6 +82,7 @@ class Inbox:
         self.skipped = 0
 
     def feed(self, data: bytes) -> None:
+        self.started = True
         stats = self.stats
         stats.events_received += 1
         stats.bytes_received += len(data)
@@ -141,6 +145,7 @@ class Router:
             inbox.stats, inbox.want_deltas = stats, want_deltas
             inbox.pending.clear()
             inbox.reading = True
+            inbox.started = False
         self._update()
         return inbox
 
@@ -174,12 +179,24 @@ class Router:
                 lane = data[start : data.find(b'"', start)].decode("utf-8", "replace")
             inbox = self._inboxes.get(lane)
             if inbox is None:
-                return  # a lane nobody reads any more (or never opened)
+                inbox = self._unattributed(lane, data)
+                if inbox is None:
+                    return  # a lane nobody reads any more (or never opened)
         if inbox.draining:
             inbox.feed(data)
             self._forget_if_idle(inbox)
         else:
             inbox.feed(data)
+
+    def _unattributed(self, lane: str | None, data: bytes) -> Inbox | None:
+        """The lane of an ``error`` that names none (a server without lanes refusing a second
+        response): the earliest lane still waiting for its response's first message."""
+        if lane is not None or _tag(data) != b"error":
+            return None
+        for inbox in self._inboxes.values():
+            if inbox.reading and not inbox.started and not inbox.draining:
+                return inbox
+        return None
 
     def on_closed(self, exc: Exception) -> None:
         inboxes = list(self._inboxes.values())

@@ -55,6 +55,8 @@ Backend = Literal["auto", "picows", "websockets"]
 #: Overrides ``backend="auto"`` (``picows`` or ``websockets``): to compare or debug the two.
 BACKEND_ENV = "RESPONSES_FAST_WS_BACKEND"
 KEEPALIVE_INTERVAL = 20.0
+#: Seconds to wait for the server to drop the TCP connection after the closing handshake.
+CLOSE_LINGER = 2.0
 KEEPALIVE_TIMEOUT = 20.0
 _USER_AGENT = f"responses-fast (websockets/{_websockets_version})"
 
@@ -346,6 +348,7 @@ def _picows_connection_class() -> type[Connection]:
             self._fragments: list[bytes] | None = None
             self._close_code: int | None = None
             self._closed = False
+            self._linger: asyncio.TimerHandle | None = None
             self.rx = 0
 
         def on_ws_connected(self, transport: Any) -> None:
@@ -369,11 +372,17 @@ def _picows_connection_class() -> type[Connection]:
                 self._close_code = int(code.value if hasattr(code, "value") else code)
                 if not transport.is_close_frame_sent:
                     transport.send_close(code)
-                transport.disconnect()
+                # The server closes the TCP connection after the closing handshake (RFC 6455
+                # 7.1.1); closing it first would leave the server mid-close. Give it a moment.
+                if self._linger is None:
+                    loop = asyncio.get_running_loop()
+                    self._linger = loop.call_later(CLOSE_LINGER, transport.disconnect, False)
             # ping: picows answers (enable_auto_pong); pong: its keep-alive consumes it
 
         def on_ws_disconnected(self, transport: Any) -> None:
             self._closed = True
+            if self._linger is not None:
+                self._linger.cancel()
             code = self._close_code
             self._sink.on_closed(
                 ConnectionLost(f"websocket closed during stream (code {code})", close_code=code)
@@ -433,6 +442,9 @@ async def _open_picows(
         max_frame_size=max_size if max_size is not None else 2**62,
         extra_headers=extra,
         max_redirects=0,  # the Authorization header must not follow a redirect elsewhere
+        # The event loop's own transports: aiofastnet's TLS close skips the close_notify exchange,
+        # so a server could still hold the connection as "closing" when the client moved on.
+        use_aiofastnet=False,
         # An adapter, not the Logger: picows hangs a child Logger per connection under a Logger,
         # whose records would skip the credential filter of ours (its level 9 logs the raw
         # upgrade request, Authorization included).

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import ssl
 import time
@@ -61,6 +62,7 @@ __all__ = ["ResponsesSocket", "WebSocketLane", "WebSocketTransport", "websocket_
 log = logging.getLogger("responses_fast.transports.websocket")
 
 _CREATE = render_fields({"type": "response.create"})
+_OPENAI_BASE_URL = "https://api.openai.com/v1"
 #: A lane id the local server accepts (1-256 letters, digits, ``_``, ``.``, ``-``); the service's
 #: exact rule is not published, and it answers others with ``invalid_stream_id``.
 _LANE_ID = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
@@ -83,8 +85,9 @@ class ResponsesSocket:
     """One Responses WebSocket shared by lanes: ``async with ResponsesSocket(url, key) as s``.
 
     Args:
-        base_url: the API base (``https://api.openai.com/v1``, a local server's ``/v1``).
-        api_key: sent as ``Authorization: Bearer`` on the handshake.
+        base_url: the API base (``https://api.openai.com/v1``, a local server's ``/v1``);
+            default ``$OPENAI_BASE_URL``, else OpenAI's.
+        api_key: sent as ``Authorization: Bearer`` on the handshake; default ``$OPENAI_API_KEY``.
         headers: extra handshake headers.
         timeouts: connect/read/close timeouts (read: the longest silence inside a response).
         max_connection_age: the socket is replaced at a turn boundary after this many seconds
@@ -100,7 +103,7 @@ class ResponsesSocket:
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None = None,
         api_key: str | None = None,
         *,
         headers: Mapping[str, str] | None = None,
@@ -112,6 +115,9 @@ class ResponsesSocket:
     ) -> None:
         if backend not in ("auto", "picows", "websockets"):
             raise ConfigurationError(f"unknown WebSocket backend {backend!r}")
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or _OPENAI_BASE_URL
+        if api_key is None:
+            api_key = os.environ.get("OPENAI_API_KEY")
         self.url = websocket_url(base_url)
         self._api_key = api_key
         self._headers = dict(headers or {})

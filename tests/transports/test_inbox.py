@@ -79,3 +79,16 @@ async def test_a_closed_connection_fails_every_lane() -> None:
     router.on_closed(ConnectionLost("gone"))
     assert all(isinstance(i.error, ConnectionLost) for i in inboxes)
     assert not router.busy(None)
+
+
+async def test_an_error_naming_no_lane_goes_to_the_lane_still_waiting() -> None:
+    # A server without lanes refuses the second response with an error that names no lane.
+    router = Router()
+    a = router.open("a", TransportStats(), want_deltas=True)
+    router.on_message(msg("response.created", "a"))
+    b = router.open("b", TransportStats(), want_deltas=True)
+    router.on_message(msg("error", status=409, error={"code": "response_already_in_flight"}))
+    assert len(a.pending) == 1 and len(b.pending) == 1
+    assert b"response_already_in_flight" in b.pending[0]
+    router.on_message(msg("response.output_text.delta", delta="x"))  # not an error: dropped
+    assert len(a.pending) == 1
