@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,6 +16,8 @@ import anyio.to_thread
 from ..errors import ConfigurationError
 from ..protocol.items import FunctionCall
 from ..safety import Decision, Policy, redact
+from ..safety.environment import value_redactor
+from ..sandbox import SANDBOX_MODES, Sandbox
 from ..session import AgentSession, Event, RunResult
 from ..session.session import CallPolicy, DecisionLike
 from ..tools.builtin import coding_tools
@@ -26,10 +29,14 @@ __all__ = [
     "AskAlways",
     "Target",
     "TerminalApproval",
+    "add_sandbox_arguments",
     "build_session",
     "check_workspace",
     "drive",
+    "make_sandbox",
     "resolve_target",
+    "sandbox_banner",
+    "sandbox_to_dict",
     "transport_help",
 ]
 
@@ -37,6 +44,48 @@ __all__ = [
 DEFAULT_MODELS = {"openai": "gpt-5.5", "cerebras": "gpt-oss-120b", "local": "scripted"}
 
 APPROVAL_MODES = ("never", "on-risk", "always")
+
+
+def add_sandbox_arguments(p: argparse.ArgumentParser) -> None:
+    """``--sandbox MODE`` and ``--network/--no-network``, shared by ``run`` and ``demo``."""
+    p.add_argument(
+        "--sandbox",
+        choices=SANDBOX_MODES,
+        default="workspace-write",
+        help=(
+            "the OS sandbox every shell command runs in: 'read-only' (writes nowhere but a "
+            "private /tmp), 'workspace-write' (also the workspace, except .git; default), "
+            "'danger-full-access' (no sandbox). The backend (bwrap, landlock, seatbelt) is "
+            "chosen at start-up and shown once; with none, commands that are not read-only ask"
+        ),
+    )
+    p.add_argument(
+        "--network",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="let shell commands use the network (--no-network, the default, cuts it off)",
+    )
+
+
+def make_sandbox(workspace: Path, args: argparse.Namespace) -> Sandbox:
+    return Sandbox(workspace, mode=args.sandbox, network=args.network)
+
+
+def sandbox_banner(sandbox: Sandbox) -> tuple[str, str]:
+    """(text, rich style) for the one line that says where commands run."""
+    if sandbox.sandboxed:
+        return sandbox.describe(), "green"
+    return "WARNING: " + sandbox.describe(), "bold red"
+
+
+def sandbox_to_dict(sandbox: Sandbox) -> dict[str, Any]:
+    return {
+        "backend": sandbox.backend.name,
+        "sandboxed": sandbox.sandboxed,
+        "mode": sandbox.mode,
+        "network": sandbox.network,
+        "detail": sandbox.backend.detail,
+    }
 
 
 def transport_help() -> str:
@@ -154,9 +203,11 @@ def build_session(
     approval_mode: str = "never",
     approval: Callable[[FunctionCall, DecisionLike], Awaitable[bool]] | None = None,
     max_turns: int = 30,
+    sandbox: Sandbox | None = None,
 ) -> AgentSession:
-    """An AgentSession with the built-in coding tools under ``policy``."""
-    tools = coding_tools(workspace, policy=policy)
+    """An AgentSession with the built-in coding tools under ``policy``, commands in ``sandbox``."""
+    box = sandbox if sandbox is not None else Sandbox(workspace)
+    tools = coding_tools(workspace, policy=policy, sandbox=box)
     checker: CallPolicy = AskAlways(policy) if approval_mode == "always" else policy
     return AgentSession(
         target.model,
@@ -167,7 +218,7 @@ def build_session(
         transport=target.transport,
         policy=checker,
         approval=None if approval_mode == "never" else approval,
-        output_filter=lambda text: redact(text).text,
+        output_filter=lambda text: redact(value_redactor(os.environ).redact(text)).text,
         max_turns=max_turns,
     )
 

@@ -18,9 +18,20 @@ from rich.text import Text
 from .. import demo
 from ..errors import ConfigurationError
 from ..safety import Policy
+from ..sandbox import Sandbox
 from ..session import RunResult
+from ..tools.builtin import policy_for_sandbox
 from ..transports.factory import choose_transport
-from ._agent import DEFAULT_MODELS, Target, build_session, drive, transport_help
+from ._agent import (
+    DEFAULT_MODELS,
+    Target,
+    add_sandbox_arguments,
+    build_session,
+    drive,
+    make_sandbox,
+    sandbox_banner,
+    transport_help,
+)
 from ._render import RichProgress
 
 __all__ = ["add_demo_parser", "run_demo"]
@@ -83,6 +94,7 @@ def add_demo_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"local server only: time to first token in seconds (default {DEFAULT_TTFT:g})",
     )
+    add_sandbox_arguments(p)
     p.add_argument(
         "--keep",
         action="store_true",
@@ -126,10 +138,12 @@ async def _demo(args: argparse.Namespace, console: Console) -> int:
         ws = demo.copy_sample_repo(root / "sample_repo")
         before = demo.snapshot(ws)
         demo.tool_environment()
-        policy = Policy(ws)
+        sandbox = make_sandbox(ws, args)
+        policy = policy_for_sandbox(sandbox)
         progress = RichProgress(console, policy)
         console.print(Text("responses-fast demo: fix a real bug, end to end", style="bold"))
         console.print(f"workspace: {ws} (a copy of the bundled sample repository)")
+        console.print(Text(*sandbox_banner(sandbox)))
         if local:
             from ..server import serve
 
@@ -147,10 +161,10 @@ async def _demo(args: argparse.Namespace, console: Console) -> int:
                         style="yellow",
                     )
                 )
-                result = await _fix(target, ws, policy, progress)
+                result = await _fix(target, ws, policy, sandbox, progress)
         else:
             console.print(Text(f"model: {target.describe()}", style="yellow"))
-            result = await _fix(target, ws, policy, progress)
+            result = await _fix(target, ws, policy, sandbox, progress)
 
         progress.latency_table(result)
         progress.diff(demo.unified_diff(before, demo.snapshot(ws)))
@@ -169,6 +183,10 @@ async def _demo(args: argparse.Namespace, console: Console) -> int:
             shutil.rmtree(root, ignore_errors=True)
 
 
-async def _fix(target: Target, ws: Path, policy: Policy, progress: RichProgress) -> RunResult:
-    session = build_session(target, ws, instructions=demo.INSTRUCTIONS, policy=policy, max_turns=20)
+async def _fix(
+    target: Target, ws: Path, policy: Policy, sandbox: Sandbox, progress: RichProgress
+) -> RunResult:
+    session = build_session(
+        target, ws, instructions=demo.INSTRUCTIONS, policy=policy, max_turns=20, sandbox=sandbox
+    )
     return await drive(session, demo.task(), progress)

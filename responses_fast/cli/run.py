@@ -9,16 +9,20 @@ from rich.console import Console
 from rich.text import Text
 
 from ..errors import ConfigurationError
-from ..safety import Policy
+from ..tools.builtin import policy_for_sandbox
 from ..transports.eventloop import run_main
 from ._agent import (
     APPROVAL_MODES,
     DEFAULT_MODELS,
     TerminalApproval,
+    add_sandbox_arguments,
     build_session,
     check_workspace,
     drive,
+    make_sandbox,
     resolve_target,
+    sandbox_banner,
+    sandbox_to_dict,
     transport_help,
 )
 from ._render import JsonLines, RichProgress, result_to_dict
@@ -103,6 +107,7 @@ def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="N",
         help="stop after N model responses (default 30; exit code 1 if reached)",
     )
+    add_sandbox_arguments(p)
     p.add_argument(
         "--json",
         action="store_true",
@@ -122,12 +127,14 @@ def run_task(args: argparse.Namespace) -> int:
         raise ConfigurationError("TASK is empty")
     workspace = check_workspace(args.workspace)
     target = resolve_target(args.transport, args.base_url, args.model)
-    policy = Policy(workspace)
+    sandbox = make_sandbox(workspace, args)
+    policy = policy_for_sandbox(sandbox)
     console = Console(highlight=False)
     sink: JsonLines | RichProgress = JsonLines() if args.json else RichProgress(console, policy)
     if isinstance(sink, RichProgress):
         console.print(Text(f"workspace: {workspace}"))
         console.print(Text(f"{target.describe()} · approval {args.approval}", style="yellow"))
+        console.print(Text(*sandbox_banner(sandbox)))
 
     async def main() -> int:
         session = build_session(
@@ -138,10 +145,11 @@ def run_task(args: argparse.Namespace) -> int:
             approval_mode=args.approval,
             approval=TerminalApproval(sink.say),
             max_turns=args.max_turns,
+            sandbox=sandbox,
         )
         result = await drive(session, args.task, sink)
         if isinstance(sink, JsonLines):
-            sink.write(result_to_dict(result))
+            sink.write({**result_to_dict(result), "sandbox": sandbox_to_dict(sandbox)})
         else:
             sink.latency_table(result)
             style = "bold green" if result.status == "completed" else "bold red"

@@ -1,7 +1,7 @@
 """Workspace confinement and secret-path recognition.
 
-Pure apart from resolving symlinks (``os.path.realpath``), which is the point: a path is inside
-the workspace only if the file it finally names is.
+Pure apart from looking at symlinks (``lstat``/``readlink``), which is the point: a path is inside
+the workspace only if the file it finally names is, resolved the way the kernel resolves it.
 """
 
 from __future__ import annotations
@@ -47,30 +47,59 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root if root.endswith("/") else root + "/")
 
 
-def _no_link_out(absolute: str, root: str, roots: tuple[str, ...]) -> bool:
-    """``absolute`` lies lexically under the real folder ``root``: follow links below it only.
+# Linux gives up after 40 links in one lookup (ELOOP); so do we.
+_MAX_LINKS = 40
 
-    Walks the components below ``root`` with ``lstat``; at the first symlink it falls back to
-    ``realpath``; at the first missing component it stops (nothing below can be a link).
+
+def _physical(path: str, start: str) -> str | None:
+    """``path`` (absolute, not normalized) resolved as the kernel resolves it; None on a loop.
+
+    ``start`` is a real folder (no links in it) that is a lexical prefix of ``path``, so only the
+    components below it are looked at. Each component is ``lstat``-ed in turn; a symlink's target
+    replaces it (an absolute target restarts from "/"), and ``..`` goes to the parent of what has
+    been *resolved so far*: ``l/../x`` with ``l -> ../outside`` is ``<ws>/../x``, not ``<ws>/x``,
+    which is what ``open`` and ``rm`` do. From the first missing component on, the rest is
+    normalized lexically (nothing below a missing folder can be a link).
     """
-    rest = absolute[len(root) :].lstrip("/")
-    if not rest:
-        return True
-    current = root
-    for part in rest.split("/"):
-        current = current + "/" + part if current != "/" else "/" + part
+    resolved = start
+    todo = path[len(start) :].split("/")
+    todo.reverse()
+    links = 0
+    while todo:
+        name = todo.pop()
+        if not name or name == ".":
+            continue
+        if name == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = "/" + name if resolved == "/" else resolved + "/" + name
         try:
-            st = os.lstat(current)
+            st = os.lstat(candidate)
+        except (OSError, ValueError):
+            todo.reverse()
+            return os.path.normpath("/".join([candidate, *todo]))
+        if not stat.S_ISLNK(st.st_mode):
+            resolved = candidate
+            continue
+        links += 1
+        if links > _MAX_LINKS:
+            return None
+        try:
+            target = os.readlink(candidate)
         except OSError:
-            return True
-        if stat.S_ISLNK(st.st_mode):
-            real = os.path.realpath(absolute)
-            return any(_within(real, r) for r in roots)
-    return True
+            return None
+        if target.startswith("/"):
+            resolved = "/"
+        todo.extend(reversed(target.split("/")))
+    return resolved
 
 
 class Workspace:
-    """A root folder; answers whether paths stay inside it (plus any extra writable roots)."""
+    """A root folder; answers whether paths stay inside it (plus any extra writable roots).
+
+    Paths are resolved the way the kernel resolves them (see :meth:`absolute`), so a link inside
+    the workspace that points out (``l -> ../outside``) cannot hide a write as ``l/../victim``.
+    """
 
     __slots__ = ("extra_roots", "real_roots", "root")
 
@@ -79,35 +108,62 @@ class Workspace:
         self.extra_roots = tuple(os.path.realpath(expand_user(r)) for r in extra_roots)
         self.real_roots = (self.root, *self.extra_roots)
 
-    def absolute(self, path: str, cwd: str | None = None) -> str:
-        """Lexically normalized absolute form of ``path`` (relative to ``cwd`` or the root)."""
+    def joined(self, path: str, cwd: str | None = None) -> str:
+        """``path`` made absolute (``~``/``$HOME`` expanded, relative to ``cwd`` or the root),
+        without any normalization: ``a/../b`` is kept as it is."""
         path = expand_user(path, cwd)
-        if not os.path.isabs(path):
-            path = os.path.join(cwd or self.root, path)
-        return os.path.normpath(path)
+        if not path.startswith("/"):
+            base = cwd or self.root
+            path = base + path if base.endswith("/") else base + "/" + path
+        return path
+
+    def lexical(self, path: str, cwd: str | None = None) -> str:
+        """The lexically normalized absolute form (``..`` removed without looking at links)."""
+        return os.path.normpath(self.joined(path, cwd))
+
+    def physical(self, path: str, cwd: str | None = None) -> str | None:
+        """The real path ``path`` names, resolved component by component like the kernel
+        (every symlink followed, the last one too); None for a link loop or a NUL byte."""
+        if "\x00" in path:
+            return None
+        joined = self.joined(path, cwd)
+        start = "/"
+        for root in self.real_roots:
+            if joined == root or joined.startswith(root + "/"):
+                start = root
+                break
+        return _physical(joined, start)
+
+    def absolute(self, path: str, cwd: str | None = None) -> str:
+        """The absolute path ``path`` names after symlinks, resolved like the kernel does.
+
+        ``..`` applies to what a link resolved to, not to the text before it. For a link loop or
+        a NUL byte (nothing the kernel would open) the lexical form is returned.
+        """
+        real = self.physical(path, cwd)
+        return real if real is not None else self.lexical(path.replace("\x00", ""), cwd)
 
     def contains(self, path: str, cwd: str | None = None) -> bool:
-        """True if ``path`` (after symlinks) is inside the workspace or an extra writable root."""
-        absolute = self.absolute(path, cwd)
-        for root in self.real_roots:
-            if _within(absolute, root):
-                return _no_link_out(absolute, root, self.real_roots)
-        # Lexically outside; it may still resolve inside (a link into the workspace).
-        real = os.path.realpath(absolute)
-        return any(_within(real, r) for r in self.real_roots)
+        """True if ``path`` (after symlinks, like the kernel) is inside the workspace or an extra
+        writable root. A link loop or a NUL byte counts as outside."""
+        real = self.physical(path, cwd)
+        return real is not None and any(_within(real, r) for r in self.real_roots)
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace root; raises :class:`PathEscapeError`.
 
-        Used by the file tools: absolute paths are accepted only when they point inside.
+        Absolute paths are accepted only when they point inside. Checking a path and opening it
+        later is racy; the file tools open through descriptors instead
+        (``responses_fast.tools.builtin.confined``).
         """
         text = os.fspath(path)
         if not text or "\x00" in text:
             raise PathEscapeError(f"invalid path {text!r}")
-        absolute = self.absolute(text)
-        real = os.path.realpath(absolute)
+        real = self.physical(text)
+        if real is None:
+            raise PathEscapeError(f"{text}: too many levels of symbolic links")
         if not _within(real, self.root):
-            if _within(absolute, self.root):
+            if _within(self.lexical(text), self.root):
                 raise PathEscapeError(
                     f"{text}: a symlink inside the workspace points outside it ({real})"
                 )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .decision import RANK, Decision
+from .patch_text import PatchTextError, header_path, patch_lines
 from .paths import DEFAULT_SECRET_PATTERNS, SecretMatcher, Workspace
 from .rules import DEFAULT_RULES, Action, Rules
 from .shell_rules import ShellChecker
@@ -25,7 +26,9 @@ __all__ = ["Check", "Policy"]
 #: A custom check: return a Decision to weigh in, or None to abstain.
 Check = Callable[[str, Mapping[str, Any]], Decision | None]
 
-_PATCH_PATH = re.compile(r"^\*\*\* (Add File|Update File|Delete File|Move to): *(.*?)\s*$", re.M)
+# A ".git" folder (the workspace's or a nested repository's) or anything below it; any case, for
+# case-insensitive file systems (macOS).
+_GIT_DIR = re.compile(r"(?:^|/)\.git(?:/|$)", re.I)
 _READ_TOOLS = frozenset({"read_file", "list_files", "search_files"})
 
 
@@ -191,24 +194,32 @@ class Policy:
         return Decision(self._actions["read-only"], "reads inside the workspace", "read-only")
 
     def check_patch(self, patch: Any) -> Decision:
-        """Every path an apply_patch envelope adds, updates, deletes or moves to."""
+        """Every path an apply_patch envelope adds, updates, deletes or moves to.
+
+        The lines and paths are read with :mod:`.patch_text`, the rule the patch parser uses too,
+        so a header the parser would act on is always one the policy saw. Text that rule refuses
+        (NUL bytes, line breaks other than ``\\n``/``\\r\\n``, control characters in a path) is
+        "unparseable": the parser refuses it as well.
+        """
         if not isinstance(patch, str):
             return Decision(self._actions["unparseable"], "patch must be a string", "unparseable")
         best = Decision(self._actions["workspace-command"], "patch edits the workspace",
                         "workspace-command")  # fmt: skip
-        for m in _PATCH_PATH.finditer(patch):
-            path = m.group(2)
-            if not path:
-                continue
+        try:
+            lines = patch_lines(patch)
+            headers = [h for h in map(header_path, lines) if h is not None]
+        except PatchTextError as exc:
+            return Decision(self._actions["unparseable"], f"patch: {exc}", "unparseable")
+        for op, path in headers:
             if not self._file_ws.contains(path):
                 return Decision(
                     self._actions["path-outside-workspace"],
-                    f"{m.group(1)}: {path} is outside the workspace {self._ws.root}",
+                    f"{op}: {path} is outside the workspace {self._ws.root}",
                     "path-outside-workspace",
                 )
             rel = os.path.relpath(self._file_ws.absolute(path), self._ws.root)
-            if rel == ".git" or rel.startswith(".git/"):
+            if _GIT_DIR.search(rel):
                 best = Decision(self._actions["git-internals-write"],
-                                f"{m.group(1)}: {path} is inside .git/", "git-internals-write"
+                                f"{op}: {path} is inside .git/", "git-internals-write"
                                 ).stricter(best)  # fmt: skip
         return best

@@ -48,6 +48,9 @@ from ..protocol.items import (
     user_message,
 )
 from ..safety import Policy, redact
+from ..safety.environment import value_redactor
+from ..sandbox import Sandbox
+from ..tools.builtin import shell_tool_sandbox
 from ..tools.spec import Tool, ToolResult
 from ..transports.base import RequestSettings, Transport, TurnRequest
 from ..transports.factory import make_transport
@@ -299,6 +302,12 @@ class AgentSession:
     def items(self) -> list[BaseModel]:
         """The whole conversation so far (a copy)."""
         return self.log.items()
+
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The OS sandbox the built-in shell tool runs commands in (``coding_tools``), if the
+        session has that tool: ``session.sandbox.describe()`` says backend, mode and network."""
+        return shell_tool_sandbox(list(self._tools.values()))
 
     # agent API: typed results. The overloads give ``result.output`` the type of ``output_type``.
     @overload
@@ -722,7 +731,8 @@ def _final_text(items: Sequence[BaseModel]) -> str:
 
 
 def _redact_text(text: str) -> str:
-    return redact(text).text
+    # By value first (the parent's secret variables, raw or encoded), then by shape.
+    return redact(value_redactor(os.environ).redact(text)).text
 
 
 def _estimate_tokens(entry: LoggedItem) -> int:

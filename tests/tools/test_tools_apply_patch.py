@@ -300,8 +300,9 @@ def test_random_patches_apply_fully_or_not_at_all(ws: Path, lines: list[str]) ->
 
 
 def test_failure_while_writing_rolls_back(ws: Path) -> None:
-    # Validation cannot foresee every write error; here the 2nd file's folder is a regular file,
-    # so writing it fails after notes.txt was already replaced, and notes.txt must come back.
+    # Validation cannot foresee every write error: "clash" is added as a file and then used as a
+    # folder, so the 4th write fails (ENOTDIR) after notes.txt was replaced, newdir/ created and
+    # clash written; all of it must be undone.
     before = tree_hash(ws)
     with pytest.raises(PatchError, match="rolled back"):
         apply_patch(
@@ -313,13 +314,16 @@ def test_failure_while_writing_rolls_back(ws: Path) -> None:
                 "+ONE",
                 "*** Add File: newdir/inner.txt",
                 "+created folder",
-                "*** Add File: old.txt/inside.txt",
+                "*** Add File: clash",
+                "+a file",
+                "*** Add File: clash/inside.txt",
                 "+x",
             ),
         )
     assert tree_hash(ws) == before
     assert (ws / "notes.txt").read_text() == "one\ntwo\nthree\n"
     assert not (ws / "newdir").exists()
+    assert not (ws / "clash").exists()
 
 
 def test_deleting_a_symlink_is_refused(ws: Path) -> None:

@@ -47,6 +47,46 @@ async def wait_dead(pid: int) -> bool:
     return False
 
 
+def marked(marker: str) -> list[int]:
+    """Host pids of live processes whose argv contains ``marker`` (a sandboxed command sees
+    only its PID namespace, so its ``$$`` means nothing out here)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if marker.encode() in argv and alive(int(entry)):
+                pids.append(int(entry))
+    return pids
+
+
+async def wait_marked_dead(marker: str) -> bool:
+    for _ in range(200):
+        if not marked(marker):
+            return True
+        await anyio.sleep(0.02)
+    return False
+
+
+def new_marker() -> str:
+    """A unique extra argument to ``sleep`` (it sums its arguments: 0.000... changes nothing)."""
+    return f"0.000{os.getpid()}{next(_counter)}"
+
+
+_counter = iter(range(10**9))
+
+
+async def wait_marked_alive(marker: str) -> None:
+    for _ in range(500):
+        if marked(marker):
+            return
+        await anyio.sleep(0.01)
+    raise AssertionError(f"no process with {marker} started")
+
+
 async def test_exit_code_and_output(tmp_path: Path) -> None:
     tool = shell_tool(tmp_path)
     assert tool.kind == "shell"
@@ -70,11 +110,11 @@ async def test_no_stdin(tmp_path: Path) -> None:
 
 
 async def test_timeout_kills_the_process_group(tmp_path: Path) -> None:
-    pidfile = tmp_path / "child.pid"
+    m = new_marker()
     tool = shell_tool(tmp_path, shell_timeout=30)
-    out = await call(tool, command=f"sleep 300 & echo $! > {pidfile}; wait", timeout=0.5)
+    out = await call(tool, command=f"sleep 300 {m} & wait", timeout=0.5)
     assert out.startswith("exit code: killed (timed out after 0.5s")
-    assert await wait_dead(int(pidfile.read_text()))
+    assert await wait_marked_dead(m)
 
 
 async def test_timeout_is_capped_by_shell_timeout(tmp_path: Path) -> None:
@@ -83,10 +123,10 @@ async def test_timeout_is_capped_by_shell_timeout(tmp_path: Path) -> None:
 
 
 async def test_background_children_are_cleaned_up(tmp_path: Path) -> None:
-    pidfile = tmp_path / "bg.pid"
-    out = await call(shell_tool(tmp_path), command=f"sleep 300 & echo $! > {pidfile}; echo started")
+    m = new_marker()
+    out = await call(shell_tool(tmp_path), command=f"sleep 300 {m} & echo started")
     assert out.splitlines() == ["exit code: 0", "started"]
-    assert await wait_dead(int(pidfile.read_text()))
+    assert await wait_marked_dead(m)
 
 
 async def test_truncation_keeps_head_and_tail(tmp_path: Path) -> None:
@@ -115,17 +155,14 @@ async def test_cancellation_kills_the_child(tmp_path: Path) -> None:
 
 
 async def test_cancelling_the_tool_call_kills_the_child(tmp_path: Path) -> None:
-    pidfile = tmp_path / "t.pid"
+    m = new_marker()
     tool = shell_tool(tmp_path)
     async with anyio.create_task_group() as tg:
-        args = orjson.dumps({"command": f"echo $$ > {pidfile}; exec sleep 300"}).decode()
+        args = orjson.dumps({"command": f"exec sleep 300 {m}"}).decode()
         tg.start_soon(tool.invoke, args)
-        for _ in range(1000):  # until the child has written its pid
-            if pidfile.exists() and pidfile.read_text().strip():
-                break
-            await anyio.sleep(0.01)
+        await wait_marked_alive(m)
         tg.cancel_scope.cancel()
-    assert await wait_dead(int(pidfile.read_text()))
+    assert await wait_marked_dead(m)
 
 
 async def test_output_is_redacted(tmp_path: Path) -> None:
@@ -144,4 +181,5 @@ async def test_denied_commands_are_refused_without_running(tmp_path: Path) -> No
 
 async def test_signal_exit_code(tmp_path: Path) -> None:
     out = await call(shell_tool(tmp_path), command="kill -TERM $$")
-    assert out.splitlines()[0] == f"exit code: {-signal.SIGTERM}"
+    # Unsandboxed the parent sees the signal (-15); through bwrap's init it is 128 + 15.
+    assert out.splitlines()[0] in (f"exit code: {-signal.SIGTERM}", f"exit code: {128 + 15}")

@@ -9,13 +9,17 @@ without the agent loop's check.
 
 from __future__ import annotations
 
+import inspect
 import os
+import weakref
 from pathlib import Path
 
 from pydantic import Field
 
+from responses_fast.safety.environment import EnvironmentPolicy
 from responses_fast.safety.paths import Workspace
 from responses_fast.safety.policy import Policy
+from responses_fast.sandbox import Sandbox, SandboxMode
 
 from ..spec import Tool, tool
 from .apply_patch import APPLY_PATCH_DESCRIPTION, PatchError, apply_patch, parse_patch
@@ -27,7 +31,7 @@ from .files import (
     read_file,
     search_files,
 )
-from .shell import SHELL_DESCRIPTION, ShellResult, run_shell
+from .shell import SHELL_DESCRIPTION, ShellResult, command_text, run_shell, sandbox_note
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_BYTES",
@@ -36,10 +40,25 @@ __all__ = [
     "apply_patch",
     "coding_tools",
     "parse_patch",
+    "policy_for_sandbox",
     "run_shell",
+    "shell_tool_sandbox",
 ]
 
 DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024
+
+# The sandbox of each shell tool made here (reported by the CLI and the session).
+_SANDBOXES: weakref.WeakKeyDictionary[Tool, Sandbox] = weakref.WeakKeyDictionary()
+
+
+def policy_for_sandbox(sandbox: Sandbox) -> Policy:
+    """The default policy for commands run in ``sandbox``: its workspace, its network rule, and
+    ``sandboxed=False`` when the OS does not confine them (then everything not read-only asks)."""
+    root, network = sandbox.workspace, sandbox.network
+    # ``sandboxed`` is a newer Policy keyword: pass it where this Policy has it.
+    if "sandboxed" in inspect.signature(Policy).parameters:
+        return Policy(root, network=network, sandboxed=sandbox.sandboxed)  # type: ignore[call-arg,unused-ignore]
+    return Policy(root, network=network)
 
 
 def coding_tools(
@@ -49,6 +68,8 @@ def coding_tools(
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     network: bool = False,
     policy: Policy | None = None,
+    sandbox: SandboxMode | Sandbox = "workspace-write",
+    environment: EnvironmentPolicy | None = None,
 ) -> list[Tool]:
     """The built-in tools: shell, read_file, list_files, search_files, apply_patch.
 
@@ -56,30 +77,48 @@ def coding_tools(
         workspace: the folder every tool is confined to (must exist).
         shell_timeout: default and maximum seconds a shell command may run.
         max_output_bytes: output kept per call (shell keeps head and tail).
-        network: whether the shell tool's own guard lets network commands through.
-        policy: the guard the shell tool applies (default ``Policy(workspace, network=network)``);
-            pass the agent loop's policy so the two agree.
+        network: whether commands may use the network (the sandbox's and the guard's rule).
+        policy: the guard the shell tool applies (default ``Policy(workspace, network=network,
+            sandboxed=...)``); pass the agent loop's policy so the two agree.
+        sandbox: the OS sandbox mode (``read-only``, ``workspace-write``,
+            ``danger-full-access``) or a :class:`~responses_fast.sandbox.Sandbox`. The backend
+            is probed once per process; ``shell_tool_sandbox(tools)`` returns it.
+        environment: which variables commands see (default: the core allow-list, no
+            secret-looking names; see ``responses_fast.safety.environment.EnvironmentPolicy``).
     """
     root = Path(workspace)
     if not root.is_dir():
         raise ValueError(f"workspace {os.fspath(workspace)!r} is not a folder")
     ws = Workspace(root)
-    guard = policy if policy is not None else Policy(root, network=network)
+    box = sandbox if isinstance(sandbox, Sandbox) else Sandbox(root, mode=sandbox, network=network)
+    guard = policy if policy is not None else policy_for_sandbox(box)
+    env_policy = environment if environment is not None else EnvironmentPolicy()
     out_limit = max(256, int(max_output_bytes))
 
-    @tool(name="shell", description=SHELL_DESCRIPTION, kind="shell")
+    @tool(name="shell", description=SHELL_DESCRIPTION + sandbox_note(box), kind="shell")
     async def shell(
-        command: str = Field(description="The command line, run with bash -c in the workspace."),
+        command: str | list[str] = Field(
+            description=(
+                "The command line (run with bash -c in the workspace), or an argv list such "
+                'as ["bash", "-lc", "pytest -q"].'
+            )
+        ),
         timeout: float | None = Field(  # noqa: ASYNC109 - the argument name models know
             None, description=f"Seconds before it is killed (default and max {shell_timeout:g})."
         ),
     ) -> str:
-        decision = guard.check_command(command)
+        decision = guard.check_command(command_text(command))
         if decision.action == "deny":
             raise PermissionError(f"refused by policy (rule {decision.rule}): {decision.reason}")
         t = shell_timeout if timeout is None or timeout <= 0 else min(timeout, shell_timeout)
-        result = await run_shell(command, ws.root, time_limit=t, max_output_bytes=out_limit)
+        env = env_policy.apply(os.environ)
+        env["PWD"] = str(box.workspace)
+        result = await run_shell(
+            command, box.workspace, time_limit=t, max_output_bytes=out_limit, env=env, sandbox=box
+        )
         return result.to_text(t)
+
+    _SANDBOXES[shell] = box
 
     @tool(name="read_file", description=READ_FILE_DESCRIPTION, kind="read")
     def read_file_tool(
@@ -113,3 +152,13 @@ def coding_tools(
         return apply_patch(ws, patch)
 
     return [shell, read_file_tool, list_files_tool, search_files_tool, apply_patch_tool]
+
+
+def shell_tool_sandbox(tools: list[Tool]) -> Sandbox | None:
+    """The :class:`~responses_fast.sandbox.Sandbox` of the shell tool among ``tools`` (None if
+    there is none): what the CLI and sessions report once."""
+    for t in tools:
+        box = _SANDBOXES.get(t)
+        if box is not None:
+            return box
+    return None

@@ -18,13 +18,14 @@ apply changes nothing, and the error says which file and hunk failed and what co
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import stat
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from responses_fast.safety.patch_text import PatchTextError, header_path, patch_lines
 from responses_fast.safety.paths import PathEscapeError, Workspace
+
+from .confined_fs import HardLinkError, Located, WorkspaceFS, check_regular, read_fd
 
 __all__ = ["APPLY_PATCH_DESCRIPTION", "PatchError", "apply_patch", "parse_patch"]
 
@@ -105,14 +106,24 @@ class FileOp:
 
 
 _BEGIN, _END = "*** Begin Patch", "*** End Patch"
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _ADD, _DEL, _UPD, _MOVE, _EOF = (
     "*** Add File: ", "*** Delete File: ", "*** Update File: ", "*** Move to: ", "*** End of File"
 )  # fmt: skip
 
 
 def parse_patch(text: str) -> list[FileOp]:
-    """Parse the envelope; raises :class:`PatchError` with the line that is wrong."""
-    lines = text.strip().splitlines()
+    """Parse the envelope; raises :class:`PatchError` with the line that is wrong.
+
+    Lines and header paths are read with :mod:`responses_fast.safety.patch_text`, the rule the
+    policy uses too: only ``\\n``/``\\r\\n`` break lines, other line breaks and NUL are refused.
+    """
+    try:
+        lines = patch_lines(text.strip())
+        for line in lines:
+            header_path(line)
+    except PatchTextError as exc:
+        raise PatchError(str(exc)) from None
     # Models sometimes wrap the patch in a heredoc (apply_patch <<'EOF' ... EOF).
     if lines and lines[0].startswith(("apply_patch <<", "<<")) and lines[-1].strip() in (
         "EOF", "'EOF'", '"EOF"'
@@ -128,7 +139,7 @@ def parse_patch(text: str) -> list[FileOp]:
     while i < end:
         line = lines[i]
         if line.startswith(_ADD):
-            op = FileOp("add", line[len(_ADD) :].strip())
+            op = FileOp("add", _path(line))
             i += 1
             while i < end and not lines[i].startswith("*** "):
                 if not lines[i].startswith("+"):
@@ -140,13 +151,13 @@ def parse_patch(text: str) -> list[FileOp]:
                 i += 1
             ops.append(op)
         elif line.startswith(_DEL):
-            ops.append(FileOp("delete", line[len(_DEL) :].strip()))
+            ops.append(FileOp("delete", _path(line)))
             i += 1
         elif line.startswith(_UPD):
-            op = FileOp("update", line[len(_UPD) :].strip())
+            op = FileOp("update", _path(line))
             i += 1
             if i < end and lines[i].startswith(_MOVE):
-                op.move_to = lines[i][len(_MOVE) :].strip()
+                op.move_to = _path(lines[i])
                 i += 1
             i = _parse_hunks(lines, i, end, op)
             if not op.hunks and op.move_to is None:
@@ -165,6 +176,11 @@ def parse_patch(text: str) -> list[FileOp]:
     if not ops:
         raise PatchError("the patch has no file operations")
     return ops
+
+
+def _path(header: str) -> str:
+    found = header_path(header)  # checked already by parse_patch: never None, never raises
+    return found[1] if found is not None else ""
 
 
 def _parse_hunks(lines: list[str], i: int, end: int, op: FileOp) -> int:
@@ -299,13 +315,7 @@ def _apply_hunks(path: str, lines: list[str], hunks: list[Hunk]) -> list[str]:
 # --------------------------------------------------------------------------- applying
 
 
-def _read_text(path: Path, shown: str) -> tuple[list[str], str]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PatchError(f"{shown}: file does not exist") from None
-    except IsADirectoryError:
-        raise PatchError(f"{shown}: is a directory") from None
+def _split_text(data: bytes, shown: str) -> tuple[list[str], str]:
     if b"\x00" in data[:8192]:
         raise PatchError(f"{shown}: is a binary file")
     try:
@@ -319,133 +329,168 @@ def _read_text(path: Path, shown: str) -> tuple[list[str], str]:
     return lines, eol
 
 
+def _read_at(fs: WorkspaceFS, loc: Located) -> tuple[bytes, int]:
+    """Bytes and mode of the regular file ``loc`` names, read through its own descriptor."""
+    fd, st = fs.open_at(loc)
+    try:
+        check_regular(st, loc.shown)
+        return read_fd(fd, st.st_size), st.st_mode
+    finally:
+        os.close(fd)
+
+
+@dataclass(slots=True)
+class _Target:
+    """A file the patch touches: where it is, what it held, what it will hold."""
+
+    loc: Located
+    shown: str
+    old: bytes | None = None  # None: did not exist
+    mode: int | None = None
+    new: str | None = None  # None: unchanged (or deleted)
+    deleted: bool = False
+    eol: str = "\n"
+
+    def text_lines(self, name: str) -> list[str]:
+        """The lines the file holds at this point of the patch."""
+        if self.deleted or (self.new is None and self.old is None):
+            gone = "deleted earlier in this patch" if self.deleted else "does not exist"
+            raise PatchError(f"{name}: file {gone}")
+        data = self.old if self.new is None else self.new.encode("utf-8")
+        assert data is not None
+        lines, self.eol = _split_text(data, name)
+        return lines
+
+
 def apply_patch(workspace: str | os.PathLike[str] | Workspace, patch: str) -> str:
     """Apply ``patch`` inside ``workspace`` atomically; return a summary (A/M/D lines).
 
     Raises :class:`PatchError` (nothing changed) when the patch is malformed, names a path
-    outside the workspace, or a hunk does not apply.
+    outside the workspace (directly, through ``..`` or a symlink leading out), touches a file
+    with several hard links, or a hunk does not apply. Every path is resolved through directory
+    descriptors (:mod:`.confined_fs`) and the descriptors checked are the ones written through.
     """
-    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    root = workspace.root if isinstance(workspace, Workspace) else os.fspath(workspace)
+    fs = WorkspaceFS(root)
     ops = parse_patch(patch)
-
-    def resolve(p: str) -> Path:
-        try:
-            return ws.resolve(p)
-        except PathEscapeError as exc:
-            raise PatchError(f"refused: {exc}") from None
-
-    # 1. Compute the final state of every touched file without writing anything.
-    state: dict[Path, str | None] = {}  # real path -> new content (None: delete)
-    shown: dict[Path, str] = {}
-    eols: dict[Path, str] = {}
-    summary: list[str] = []
-
-    def current(path: Path, name: str) -> list[str]:
-        if path in state:
-            content = state[path]
-            if content is None:
-                raise PatchError(f"{name}: file does not exist (deleted earlier in this patch)")
-            lines = content.split(eols.get(path, "\n"))
-            return lines[:-1] if lines and lines[-1] == "" else lines
-        lines, eol = _read_text(path, name)
-        eols[path] = eol
-        return lines
-
-    for op in ops:
-        path = resolve(op.path)
-        shown[path] = op.path
-        if op.kind == "add":
-            if path.is_dir():
-                raise PatchError(f"{op.path}: is a directory")
-            eol = eols.setdefault(path, "\n")
-            state[path] = eol.join(op.content) + (eol if op.content else "")
-            summary.append(f"A {op.path}")
-        elif op.kind == "delete":
-            if os.path.islink(ws.absolute(op.path)):
-                raise PatchError(f"{op.path}: is a symlink; remove links with the shell tool")
-            if path not in state and not path.is_file():
-                raise PatchError(f"{op.path}: cannot delete, file does not exist")
-            if path in state and state[path] is None:
-                raise PatchError(f"{op.path}: deleted twice")
-            state[path] = None
-            summary.append(f"D {op.path}")
-        else:
-            lines = current(path, op.path)
-            new_lines = _apply_hunks(op.path, lines, op.hunks)
-            eol = eols.get(path, "\n")
-            content = eol.join(new_lines) + (eol if new_lines else "")
-            if op.move_to is not None:
-                dest = resolve(op.move_to)
-                shown[dest] = op.move_to
-                if dest.is_dir():
-                    raise PatchError(f"{op.move_to}: is a directory")
-                eols[dest] = eol
-                if dest != path:
-                    state[path] = None
-                state[dest] = content
-                summary.append(f"M {op.path} -> {op.move_to}")
-            else:
-                state[path] = content
-                summary.append(f"M {op.path}")
-
-    # 2. Write everything; roll back on any failure.
-    _commit(ws, state, shown)
+    targets: dict[tuple[str, ...], _Target] = {}
+    try:
+        summary = _plan(fs, ops, targets)
+        _commit(fs, list(targets.values()))
+    finally:
+        for t in targets.values():
+            t.loc.close()
     return "Success. Updated the following files:\n" + "\n".join(summary)
 
 
-def _commit(ws: Workspace, state: dict[Path, str | None], shown: dict[Path, str]) -> None:
-    backups: list[tuple[Path, bytes | None, int | None]] = []
-    made_dirs: list[Path] = []
+def _plan(fs: WorkspaceFS, ops: list[FileOp], targets: dict[tuple[str, ...], _Target]) -> list[str]:
+    """Locate every path and compute every file's new content; writes nothing."""
+
+    def target(path: str, *, follow: bool = True) -> _Target:
+        try:
+            loc = fs.locate(path, follow_last=follow, create=True)
+        except PathEscapeError as exc:
+            raise PatchError(f"refused: {exc}") from None
+        except OSError as exc:
+            raise PatchError(str(exc) if not exc.filename else f"{path}: {exc.strerror}") from None
+        if loc.rel in targets:
+            loc.close()
+            return targets[loc.rel]
+        t = _Target(loc, path)
+        targets[loc.rel] = t
+        if loc.st is not None:
+            if stat.S_ISDIR(loc.st.st_mode):
+                raise PatchError(f"{path}: is a directory")
+            if stat.S_ISLNK(loc.st.st_mode):
+                raise PatchError(f"{path}: is a symlink; remove links with the shell tool")
+            try:
+                t.old, t.mode = _read_at(fs, loc)
+            except (HardLinkError, PathEscapeError) as exc:
+                raise PatchError(f"refused: {exc}") from None
+            except (OSError, ValueError) as exc:
+                raise PatchError(str(exc)) from None
+        return t
+
+    summary: list[str] = []
+    for op in ops:
+        if op.kind == "add":
+            t = target(op.path)
+            t.eol = "\r\n" if t.old is not None and b"\r\n" in t.old else "\n"
+            t.new = t.eol.join(op.content) + (t.eol if op.content else "")
+            t.deleted = False
+            summary.append(f"A {op.path}")
+        elif op.kind == "delete":
+            t = target(op.path, follow=False)
+            if t.deleted:
+                raise PatchError(f"{op.path}: deleted twice")
+            if t.old is None and t.new is None:
+                raise PatchError(f"{op.path}: cannot delete, file does not exist")
+            t.new, t.deleted = None, True
+            summary.append(f"D {op.path}")
+        else:
+            t = target(op.path)
+            new_lines = _apply_hunks(op.path, t.text_lines(op.path), op.hunks)
+            content = t.eol.join(new_lines) + (t.eol if new_lines else "")
+            if op.move_to is not None:
+                dest = target(op.move_to)
+                if dest is not t:
+                    dest.eol = t.eol
+                    if dest.mode is None:
+                        dest.mode = t.mode
+                    t.new, t.deleted = None, True
+                dest.new, dest.deleted = content, False
+                summary.append(f"M {op.path} -> {op.move_to}")
+            else:
+                t.new = content
+                summary.append(f"M {op.path}")
+    return summary
+
+
+def _commit(fs: WorkspaceFS, todo: list[_Target]) -> None:
+    """Write every target through the folder descriptors located; roll back on any failure."""
+    done: list[tuple[int, str, _Target]] = []  # (folder fd, name, target) written or deleted
+    made: list[tuple[int, str]] = []  # folders created: (parent fd, name)
+    opened: list[int] = []
     try:
-        for path, content in state.items():
-            old: bytes | None = None
-            mode: int | None = None
-            if path.is_file():
-                old = path.read_bytes()
-                mode = path.stat().st_mode
-            backups.append((path, old, mode))
-            if content is None:
-                if old is not None:
-                    path.unlink()
-                continue
-            parent = path.parent
-            missing: list[Path] = []
-            while not parent.exists():
-                missing.append(parent)
-                parent = parent.parent
-            for d in reversed(missing):
-                d.mkdir()
-                made_dirs.append(d)
-            # Re-check after creating folders: nothing may have become a link pointing out.
-            ws.resolve(path)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                    f.write(content)
-                if mode is not None:
-                    os.chmod(tmp, mode & 0o7777)
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+        for t in todo:
+            if t.deleted and t.old is None:
+                continue  # added, then deleted or moved away
+            if not t.deleted and (t.new is None or t.new.encode("utf-8") == t.old):
+                continue  # unchanged
+            dir_fd = t.loc.dir_fd
+            for name in t.loc.missing:
+                try:
+                    os.mkdir(name, 0o777, dir_fd=dir_fd)
+                    made.append((dir_fd, name))
+                except FileExistsError:
+                    pass  # made for an earlier file of this patch
+                dir_fd = os.open(name, _DIR_FLAGS, dir_fd=dir_fd)  # a link now: ELOOP, roll back
+                opened.append(dir_fd)
+            if t.new is None:  # deleted
+                os.unlink(t.loc.name, dir_fd=dir_fd)
+            else:
+                fs.write_at(dir_fd, t.loc.name, t.new.encode("utf-8"), t.mode)
+            done.append((dir_fd, t.loc.name, t))
     except BaseException as exc:
-        for path, old, mode in reversed(backups):
+        for dir_fd, name, t in reversed(done):
             try:
-                if old is None:
-                    if path.exists():
-                        path.unlink()
+                if t.old is None:
+                    os.unlink(name, dir_fd=dir_fd)
                 else:
-                    path.write_bytes(old)
-                    if mode is not None:
-                        os.chmod(path, mode & 0o7777)
+                    fs.write_at(dir_fd, name, t.old, t.mode)
             except OSError:
                 pass
-        for d in reversed(made_dirs):
-            shutil.rmtree(d, ignore_errors=True)
-        if isinstance(exc, (PatchError, PathEscapeError, OSError)):
-            name = next(iter(shown.values()), "")
+        for parent, name in reversed(made):
+            try:
+                os.rmdir(name, dir_fd=parent)
+            except OSError:
+                pass
+        if isinstance(exc, (PatchError, OSError)):
+            shown = done[-1][2].shown if done else (todo[0].shown if todo else "")
             raise PatchError(
-                f"writing failed, every change was rolled back: {exc} ({name})"
+                f"writing failed, every change was rolled back: {exc} ({shown})"
             ) from exc
         raise
+    finally:
+        for fd in opened:
+            os.close(fd)

@@ -1,24 +1,34 @@
-"""``read_file``, ``list_files`` and ``search_files``, confined to the workspace."""
+"""``read_file``, ``list_files`` and ``search_files``, confined to the workspace.
+
+Every path is opened through directory descriptors from the workspace root
+(:mod:`.confined_fs`), so a folder swapped for a symlink between a check and an open cannot lead
+outside.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import os
 import re
-from pathlib import Path
+import stat
 
-from responses_fast.safety.paths import Workspace
+from responses_fast.safety.paths import PathEscapeError, Workspace
 from responses_fast.safety.redact import redact
+
+from .confined_fs import WorkspaceFS, read_fd
 
 __all__ = [
     "LIST_FILES_DESCRIPTION",
     "READ_FILE_DESCRIPTION",
     "SEARCH_FILES_DESCRIPTION",
     "SKIP_DIRS",
+    "file_lines",
     "list_files",
     "read_file",
     "search_files",
 ]
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 SKIP_DIRS = frozenset(
     {".git", "__pycache__", "node_modules", ".venv", ".mypy_cache", ".pytest_cache",
@@ -42,9 +52,35 @@ Search file contents under a path with a Python regular expression. Returns matc
 Skips binary files and .git, __pycache__, node_modules."""
 
 
-def _is_binary(path: Path) -> bool:
-    with path.open("rb") as f:
-        return b"\x00" in f.read(8192)
+def file_lines(text: str) -> list[str]:
+    """Lines as apply_patch sees them: split on ``\\n``, one trailing ``\\r`` dropped from each.
+
+    Other characters ``str.splitlines`` treats as breaks (U+2028, form feed, a lone ``\\r``...)
+    stay inside their line, so the numbers shown are the ones ``sed -n`` and apply_patch use.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if "\r" in text:
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    return lines
+
+
+def _read_text(fs: WorkspaceFS, path: str) -> tuple[str, str]:
+    """The text of a workspace file and its canonical name (binary and huge files refused)."""
+    fd, st, shown = fs.open_file(path)
+    try:
+        if st.st_size > MAX_FILE_BYTES:
+            raise ValueError(
+                f"{path}: file is too large ({st.st_size} bytes, limit {MAX_FILE_BYTES});"
+                " use search_files or shell (head, sed -n) to read parts"
+            )
+        data = read_fd(fd, st.st_size)
+    finally:
+        os.close(fd)
+    if b"\x00" in data[:8192]:
+        raise ValueError(f"{path}: is a binary file ({st.st_size} bytes); not shown")
+    return data.decode("utf-8", errors="replace"), shown
 
 
 def read_file(
@@ -55,26 +91,22 @@ def read_file(
     *,
     max_output_bytes: int,
 ) -> str:
-    """Numbered lines ``start_line..end_line`` (1-based, inclusive) of a workspace file."""
-    real = ws.resolve(path)
-    if not real.exists():
-        raise FileNotFoundError(f"{path}: no such file in the workspace")
-    if real.is_dir():
-        raise IsADirectoryError(f"{path}: is a directory; use list_files")
-    size = real.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(
-            f"{path}: file is too large ({size} bytes, limit {MAX_FILE_BYTES});"
-            " use search_files or shell (head, sed -n) to read parts"
-        )
-    if _is_binary(real):
-        raise ValueError(f"{path}: is a binary file ({size} bytes); not shown")
+    """Numbered lines ``start_line..end_line`` (1-based, inclusive) of a workspace file.
+
+    The file is opened through descriptors (see :mod:`.confined_fs`): never outside the
+    workspace, whatever is swapped in meanwhile; files with several hard links are refused.
+    """
     if start_line < 1:
         raise ValueError("start_line must be 1 or more")
     if end_line is not None and end_line < start_line:
         raise ValueError("end_line must be at least start_line")
-    text = real.read_text(encoding="utf-8", errors="replace")
-    lines = text.splitlines()
+    try:
+        text, _ = _read_text(WorkspaceFS(ws.root), path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file in the workspace") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{path}: is a directory; use list_files") from None
+    lines = file_lines(text)
     total = len(lines)
     if total == 0:
         return f"{path}: (empty file)"
@@ -105,42 +137,65 @@ def read_file(
     return redact(body).text
 
 
-def _walk(ws: Workspace, root: Path, max_depth: int | None) -> list[tuple[Path, bool, int]]:
-    """(path, is_dir, depth) under ``root``, sorted, skipping SKIP_DIRS and links that leave."""
-    found: list[tuple[Path, bool, int]] = []
+def _walk(fs: WorkspaceFS, dir_fd: int, base: str, max_depth: int | None) -> list[tuple[str, bool]]:
+    """(path relative to ``base``, is_dir) under the open folder ``dir_fd``, sorted.
 
-    def visit(folder: Path, depth: int) -> None:
+    Listed through descriptors: each subfolder is opened ``O_NOFOLLOW`` from its parent's
+    descriptor. Symlinks are shown only when they resolve inside the workspace, never descended.
+    Skips SKIP_DIRS.
+    """
+    found: list[tuple[str, bool]] = []
+
+    def visit(fd: int, prefix: str, depth: int) -> None:
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            with os.scandir(fd) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError:
             return
         for e in entries:
-            p = Path(e.path)
-            if e.is_symlink() and not ws.contains(e.path):
+            rel = prefix + e.name
+            if e.is_symlink():
+                try:
+                    loc = fs.locate(f"{base}/{rel}" if base else rel)
+                except (OSError, PathEscapeError):
+                    continue  # leads outside, dangling or a loop
+                loc.close()
+                is_dir = loc.st is not None and stat.S_ISDIR(loc.st.st_mode)
+                found.append((rel, is_dir))
                 continue
-            is_dir = e.is_dir()
+            is_dir = e.is_dir(follow_symlinks=False)
             if is_dir and e.name in SKIP_DIRS:
                 continue
-            found.append((p, is_dir, depth))
-            if is_dir and (max_depth is None or depth < max_depth) and not e.is_symlink():
-                visit(p, depth + 1)
+            found.append((rel, is_dir))
+            if is_dir and (max_depth is None or depth < max_depth):
+                try:
+                    sub = os.open(e.name, _DIR_FLAGS, dir_fd=fd)
+                except OSError:
+                    continue  # swapped for a link or removed meanwhile
+                try:
+                    visit(sub, rel + "/", depth + 1)
+                finally:
+                    os.close(sub)
 
-    visit(root, 1)
+    visit(dir_fd, "", 1)
     return found
 
 
 def list_files(ws: Workspace, path: str = ".", max_depth: int = 3, limit: int = 500) -> str:
     """Entries under ``path``, folders with a trailing '/', indented by depth."""
-    root = ws.resolve(path)
-    if not root.is_dir():
-        if root.exists():
-            return ws.relative(root)
+    fs = WorkspaceFS(ws.root)
+    loc = fs.locate(path)
+    loc.close()
+    if loc.st is None:
         raise FileNotFoundError(f"{path}: no such folder in the workspace")
-    entries = _walk(ws, root, max(1, max_depth))
-    out = []
-    for p, is_dir, _depth in entries[:limit]:
-        rel = os.path.relpath(p, root)
-        out.append(rel + "/" if is_dir else rel)
+    if not stat.S_ISDIR(loc.st.st_mode):
+        return loc.shown
+    fd, base = fs.open_dir(path)
+    try:
+        entries = _walk(fs, fd, "" if base == "." else base, max(1, max_depth))
+    finally:
+        os.close(fd)
+    out = [rel + "/" if is_dir else rel for rel, is_dir in entries[:limit]]
     if not out:
         return f"{path}: (empty)"
     if len(entries) > limit:
@@ -157,44 +212,52 @@ def search_files(
     *,
     max_output_bytes: int,
 ) -> str:
-    """``file:line: text`` for each line under ``path`` matching the regex ``pattern``."""
+    """``file:line: text`` for each line under ``path`` matching the regex ``pattern``.
+
+    Every file is opened through descriptors from the workspace root; binary files, files over
+    10 MB and files with several hard links are skipped.
+    """
     try:
         rx = re.compile(pattern)
     except re.error as exc:
         raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-    root = ws.resolve(path)
-    if root.is_file():
-        files = [root]
-    elif root.is_dir():
-        files = [p for p, is_dir, _ in _walk(ws, root, None) if not is_dir]
-    else:
+    fs = WorkspaceFS(ws.root)
+    loc = fs.locate(path)
+    loc.close()
+    if loc.st is None:
         raise FileNotFoundError(f"{path}: no such file or folder in the workspace")
+    if stat.S_ISDIR(loc.st.st_mode):
+        fd, base = fs.open_dir(path)
+        try:
+            prefix = "" if base == "." else base + "/"
+            files = [prefix + rel for rel, is_dir in _walk(fs, fd, prefix[:-1], None) if not is_dir]
+        finally:
+            os.close(fd)
+    else:
+        files = [loc.shown]
     out: list[str] = []
     used = 0
     hits = 0
     capped = False
-    for f in files:
-        rel = ws.relative(f)
-        if glob and not (fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(f.name, glob)):
+    for rel in files:
+        name = rel.rsplit("/", 1)[-1]
+        if glob and not (fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(name, glob)):
             continue
         try:
-            if f.stat().st_size > MAX_FILE_BYTES or _is_binary(f):
-                continue
-            with f.open(encoding="utf-8", errors="replace") as fh:
-                for n, line in enumerate(fh, 1):
-                    if rx.search(line):
-                        text = line.rstrip("\n")
-                        if len(text) > 300:
-                            text = text[:300] + "..."
-                        row = f"{rel}:{n}: {text}"
-                        hits += 1
-                        used += len(row) + 1
-                        if hits > limit or used > max_output_bytes:
-                            capped = True
-                            break
-                        out.append(row)
-        except OSError:
-            continue
+            text, _ = _read_text(fs, rel)
+        except (OSError, ValueError):
+            continue  # binary, too large, hard-linked, gone or swapped for a link meanwhile
+        for n, line in enumerate(file_lines(text), 1):
+            if rx.search(line):
+                if len(line) > 300:
+                    line = line[:300] + "..."
+                row = f"{rel}:{n}: {line}"
+                hits += 1
+                used += len(row) + 1
+                if hits > limit or used > max_output_bytes:
+                    capped = True
+                    break
+                out.append(row)
         if capped:
             break
     if not out:
