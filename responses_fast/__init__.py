@@ -47,6 +47,8 @@ from .session import (
     Veto,
 )
 from .tools import FreeformInput, RunContext, Tool, ToolResult, tool
+from .transports.eventloop import run_main
+from .transports.websocket import ResponsesSocket
 
 __version__ = "0.1.0"
 
@@ -72,6 +74,7 @@ __all__ = [
     "Reconnected",
     "RemoteCompaction",
     "ResponsesFastError",
+    "ResponsesSocket",
     "RetriesExhausted",
     "RetryPolicy",
     "RunContext",
@@ -95,5 +98,6 @@ __all__ = [
     "Usage",
     "UsageError",
     "Veto",
+    "run_main",
     "tool",
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import anyio
 from rich.console import Console
 from rich.text import Text
 
 from ..errors import ConfigurationError
 from ..tools.builtin import policy_for_sandbox
+from ..transports.eventloop import run_main
 from ._agent import (
     APPROVAL_MODES,
     DEFAULT_MODELS,
@@ -164,5 +164,5 @@ def run_task(args: argparse.Namespace) -> int:
         return 0 if result.status == "completed" else 1
 
     with terminate_as_interrupt():
-        code: int = anyio.run(main)
+        code: int = run_main(main)  # on uvloop when installed (the 'fast' extra)
     return code

@@ -1,7 +1,10 @@
 """Incremental Server-Sent Events decoder and encoder (no I/O).
 
 ``SSEDecoder.feed(chunk)`` returns the complete messages in the chunk; partial lines wait for the
-next chunk. Lines end with LF or CRLF (a bare CR is not treated as a line end: no HTTP SSE server
+next chunk. A read usually holds whole ``event:``/``data:`` blocks: those are cut at their blank
+lines in one pass (``bytes.split``), with no per-line loop in Python; anything else (CRLF,
+comments, several data lines, a block cut by the read) goes through the general line parser.
+Lines end with LF or CRLF (a bare CR is not treated as a line end: no HTTP SSE server
 we talk to emits one). Comment lines (``:``) and ``id:``/``retry:``/unknown fields are ignored; an
 ``event:`` block without ``data:`` is dropped (the official SDK would crash on it). The pending line
 and the pending event's data are bounded by ``max_event_bytes`` so a hostile peer cannot grow
@@ -10,7 +13,7 @@ memory without limit; past the bound :class:`~responses_fast.errors.RemoteProtoc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from responses_fast.errors import LocalProtocolError, RemoteProtocolError
 
@@ -20,8 +23,9 @@ DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(slots=True, frozen=True)
-class SSEMessage:
+class SSEMessage(NamedTuple):
+    """One message: its ``event:`` name (None when absent) and its ``data`` lines joined."""
+
     event: str | None
     data: bytes
 
@@ -49,6 +53,36 @@ class SSEDecoder:
             if buf.startswith(_BOM):
                 buf = buf[3:]
         out: list[SSEMessage] = []
+        if not self._data and self._event is None and b"\r" not in buf:
+            cut = buf.rfind(b"\n\n")
+            if cut >= 0:
+                self._blocks(buf[:cut], out)
+                buf = buf[cut + 2 :]
+        self._lines(buf, out)
+        return out
+
+    def _blocks(self, text: bytes, out: list[SSEMessage]) -> None:
+        """Whole blocks (no CR), blank-line separated: the usual ``event:`` + one ``data:``
+        shape is cut without a line loop; any other block goes through the line parser."""
+        limit = self._max
+        for block in text.split(b"\n\n"):
+            if len(block) > limit:
+                raise RemoteProtocolError(
+                    f"SSE event exceeds the size limit ({limit} bytes)", raw=block
+                )
+            if block.startswith(b"event: "):
+                nl = block.find(b"\n")
+                if nl > 0 and block.startswith(b"data: ", nl + 1) and block.find(b"\n", nl + 1) < 0:
+                    out.append(SSEMessage(block[7:nl].decode("utf-8", "replace"), block[nl + 7 :]))
+                    continue
+            elif block.startswith(b"data: ") and block.find(b"\n") < 0:
+                out.append(SSEMessage(None, block[6:]))
+                continue
+            if block:
+                self._lines(block + b"\n\n", out)
+
+    def _lines(self, buf: bytes, out: list[SSEMessage]) -> None:
+        """The general parser: line by line, state kept across reads."""
         start = 0
         n = len(buf)
         while start < n:
@@ -86,7 +120,6 @@ class SSEDecoder:
             raise RemoteProtocolError(
                 f"SSE line exceeds the size limit ({self._max} bytes)", raw=self._buf
             )
-        return out
 
     def flush(self) -> list[SSEMessage]:
         """End of stream: a final message without its blank line still counts."""

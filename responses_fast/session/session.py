@@ -485,6 +485,7 @@ class AgentSession:
                 items=self.log.entries,
                 new_from=self.log.head_index,
                 previous_response_id=self.log.head_response_id,
+                want_deltas=emit is not no_emit,  # run(): the transport may skip deltas unparsed
             )
             await emit(TurnStarted(turn, attempt))
             model_call = await scope.before_model(turn, attempt)  # agent API hook point

@@ -1,4 +1,10 @@
-"""The only place where third-party exceptions become responses_fast errors."""
+"""The only place where third-party exceptions become responses_fast errors.
+
+Also the checks that name what went wrong for a user: a malformed base URL (ConfigurationError at
+once), an unreachable one (the URL in the message, never a key: keys travel in headers, and a URL's
+userinfo and query are dropped before it is shown), and an HTML page where an event stream or a
+WebSocket upgrade was expected (a captive portal or a wrong base URL: not retried).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import ssl
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -16,6 +23,7 @@ import websockets.exceptions
 from ..errors import (
     APIError,
     CertificateError,
+    ConfigurationError,
     ConnectError,
     ConnectionLost,
     ConnectTimeout,
@@ -27,12 +35,83 @@ from ..errors import (
 from ..protocol.server_events import ErrorEvent
 
 __all__ = [
+    "check_base_url",
     "error_from_body",
     "error_from_event",
     "error_from_sdk",
     "map_transport_errors",
     "parse_retry_after",
+    "safe_url",
+    "translate",
+    "unexpected_content",
 ]
+
+_SCHEMES = ("http", "https", "ws", "wss")
+#: Media types that mean "a web page answered": a captive portal, a proxy's login page, a docs site.
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def check_base_url(base_url: str, schemes: tuple[str, ...] = _SCHEMES) -> SplitResult:
+    """``base_url`` split, or ConfigurationError naming what is wrong with it (a usage error).
+
+    A URL without a scheme (``localhost:8000/v1``), with an unknown scheme, without a host or
+    with a bad port would otherwise be retried as an unreachable server.
+    """
+    shown = safe_url(base_url)
+    if not isinstance(base_url, str) or not base_url.strip():
+        raise ConfigurationError("the base URL is empty")
+    if base_url != base_url.strip() or any(c.isspace() for c in base_url):
+        raise ConfigurationError(f"the base URL {shown!r} contains whitespace")
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigurationError(f"malformed base URL {shown!r}: {exc}") from None
+    if parts.scheme not in schemes:
+        hint = f" (did you mean 'http://{base_url}'?)" if "://" not in base_url else ""
+        raise ConfigurationError(
+            f"malformed base URL {shown!r}: the scheme must be one of {', '.join(schemes)}{hint}"
+        )
+    if not parts.hostname:
+        raise ConfigurationError(f"malformed base URL {shown!r}: no host")
+    return parts
+
+
+def safe_url(url: str | None) -> str:
+    """``url`` fit for a message: no userinfo (``user:pass@``), no query, no fragment."""
+    if not url:
+        return "?"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return url.split("?", 1)[0].rsplit("@", 1)[-1]
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def unexpected_content(
+    status: int, content_type: str | None, url: str | None, expected: str
+) -> RemoteProtocolError | None:
+    """A RemoteProtocolError when a web page answered where ``expected`` was due, else None.
+
+    Not retried (the same page answers every time) and named as such, rather than as a dropped
+    connection or an ``HTTP 200`` API error.
+    """
+    media = _media_type(content_type)
+    if media not in _HTML_TYPES:
+        return None
+    return RemoteProtocolError(
+        f"{safe_url(url)} answered HTTP {status} with a web page ({media}) instead of {expected}:"
+        " a captive portal, a proxy's login page or a wrong base URL?"
+    )
 
 
 def parse_retry_after(headers: Mapping[str, Any] | None) -> float | None:
@@ -71,9 +150,7 @@ def error_from_event(event: ErrorEvent) -> APIError:
     )
 
 
-def error_from_body(
-    status: int, body: bytes, headers: Mapping[str, Any] | None = None
-) -> APIError:
+def error_from_body(status: int, body: bytes, headers: Mapping[str, Any] | None = None) -> APIError:
     """An HTTP error answer (``{"error": {...}}`` or any body) as an APIError."""
     message, code, etype, param = f"HTTP {status}", None, None, None
     try:
@@ -121,57 +198,126 @@ def _certificate_failure(exc: BaseException) -> CertificateError | None:
 
 
 @contextlib.contextmanager
-def map_transport_errors(phase: str = "stream") -> Iterator[None]:
-    """Translate websockets/httpx/OS errors raised inside the block."""
+def map_transport_errors(phase: str = "stream", url: str | None = None) -> Iterator[None]:
+    """Translate websockets/httpx/OS errors raised inside the block (see :func:`translate`).
+
+    For set-up phases; a receive loop catches around the whole loop and calls ``translate``
+    instead (no context manager per event).
+    """
     try:
         yield
     except ResponsesFastError:
         raise
-    except websockets.exceptions.InvalidStatus as exc:
-        resp = exc.response
-        body = bytes(resp.body or b"")
-        raise error_from_body(resp.status_code, body, dict(resp.headers)) from exc
-    except websockets.exceptions.ConnectionClosed as exc:
-        code = exc.rcvd.code if exc.rcvd is not None else None
-        raise ConnectionLost(
-            f"websocket closed during {phase} (code {code})", close_code=code
-        ) from exc
-    except (websockets.exceptions.InvalidHandshake, websockets.exceptions.InvalidURI) as exc:
-        raise ConnectError(f"websocket handshake failed: {type(exc).__name__}") from exc
-    except httpx.ConnectTimeout as exc:
-        raise ConnectTimeout(f"connect timed out during {phase}") from exc
-    except httpx.ReadTimeout as exc:
-        raise ReadTimeout(f"read timed out during {phase}") from exc
-    except httpx.ConnectError as exc:
-        raise _certificate_failure(exc) or ConnectError(
-            f"could not connect: {type(exc).__name__}"
-        ) from exc
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        raise ConnectionLost(f"connection lost during {phase}: {type(exc).__name__}") from exc
-    except httpx.HTTPError as exc:
-        raise ConnectionLost(f"HTTP failure during {phase}: {type(exc).__name__}") from exc
-    except ssl.SSLCertVerificationError as exc:
-        raise _certificate_failure(exc) or ConnectError("TLS failure") from exc
-    except TimeoutError as exc:
-        if phase == "connect":
-            raise ConnectTimeout("connect timed out") from exc
-        raise ReadTimeout(f"no data within the read timeout during {phase}") from exc
-    except (ConnectionError, OSError) as exc:
-        if phase == "connect":
-            raise ConnectError(f"could not connect: {type(exc).__name__}") from exc
-        raise ConnectionLost(f"connection lost during {phase}: {type(exc).__name__}") from exc
     except Exception as exc:
-        mapped = error_from_sdk(exc, phase)
+        mapped = translate(exc, phase, url)
         if mapped is None:
             raise
         raise mapped from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """A short cause for a connect failure: the OS reason when there is one, else the type."""
+    cur: BaseException | None = exc
+    seen: set[int] = set()
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.strerror:
+            return str(cur.strerror)
+        cur = cur.__cause__ or cur.__context__
+    return type(exc).__name__
+
+
+def translate(
+    exc: BaseException, phase: str = "stream", url: str | None = None
+) -> ResponsesFastError | None:
+    """The responses_fast error for a websockets/httpx/OS/SDK exception (None: not one of those).
+
+    ``url`` (the endpoint) is named in connection failures, without userinfo or query.
+    """
+    if isinstance(exc, ResponsesFastError):
+        return exc
+    where = f" to {safe_url(url)}" if url else ""
+    if isinstance(exc, websockets.exceptions.InvalidStatus):
+        resp = exc.response
+        return refused_upgrade(resp.status_code, resp.headers, bytes(resp.body or b""), url)
+    if type(exc).__module__.startswith("picows"):
+        return _from_picows(exc, phase, url)
+    if isinstance(exc, websockets.exceptions.ConnectionClosed):
+        code = exc.rcvd.code if exc.rcvd is not None else None
+        return ConnectionLost(f"websocket closed during {phase} (code {code})", close_code=code)
+    if isinstance(exc, websockets.exceptions.InvalidURI):
+        return ConfigurationError(f"malformed WebSocket URL {safe_url(url)!r}")
+    if isinstance(exc, websockets.exceptions.InvalidHandshake):
+        return ConnectError(f"websocket handshake{where} failed: {type(exc).__name__}")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ConnectTimeout(f"connect{where} timed out during {phase}")
+    if isinstance(exc, httpx.ReadTimeout):
+        return ReadTimeout(f"read timed out during {phase}")
+    if isinstance(exc, httpx.ConnectError):
+        return _certificate_failure(exc) or ConnectError(
+            f"could not connect{where}: {_reason(exc)}"
+        )
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return ConnectionLost(f"connection lost during {phase}: {type(exc).__name__}")
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return ConfigurationError(f"malformed URL {safe_url(url)!r}: {exc}")
+    if isinstance(exc, httpx.HTTPError):
+        return ConnectionLost(f"HTTP failure during {phase}: {type(exc).__name__}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return _certificate_failure(exc) or ConnectError("TLS failure")
+    if isinstance(exc, TimeoutError):
+        if phase == "connect":
+            return ConnectTimeout(f"connect{where} timed out")
+        return ReadTimeout(f"no data within the read timeout during {phase}")
+    if isinstance(exc, ConnectionError | OSError):
+        if phase == "connect":
+            return ConnectError(f"could not connect{where}: {_reason(exc)}")
+        return ConnectionLost(f"connection lost during {phase}: {type(exc).__name__}")
+    if isinstance(exc, Exception):
+        return error_from_sdk(exc, phase, url)
+    return None
+
+
+def refused_upgrade(
+    status: int, headers: Mapping[str, Any], body: bytes, url: str | None
+) -> ResponsesFastError:
+    """A non-101 answer to the WebSocket upgrade: a web page, another 2xx/3xx, or an API error."""
+    content_type = headers.get("Content-Type") or headers.get("content-type")
+    page = unexpected_content(status, content_type, url, "a WebSocket upgrade")
+    if page is not None:
+        return page
+    if status < 400:
+        return RemoteProtocolError(
+            f"{safe_url(url)} answered HTTP {status} "
+            f"({_media_type(content_type) or 'no content type'}) instead of a WebSocket "
+            "upgrade: is the base URL right?",
+            raw=body,
+        )
+    return error_from_body(status, body, dict(headers))
+
+
+def _from_picows(exc: BaseException, phase: str, url: str | None) -> ResponsesFastError | None:
+    """picows' handshake errors (the optional ``fast`` backend of the socket)."""
+    from picows import WSError, WSHandshakeError
+
+    if isinstance(exc, WSHandshakeError):
+        resp = exc.response
+        if resp is not None and resp.status is not None:
+            return refused_upgrade(int(resp.status), resp.headers, bytes(resp.body or b""), url)
+        where = f" to {safe_url(url)}" if url else ""
+        return ConnectError(f"websocket handshake{where} failed: {exc}")
+    if isinstance(exc, WSError):
+        return ConnectionLost(f"websocket failure during {phase}: {exc}")
+    return None
 
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def error_from_sdk(exc: BaseException, phase: str = "stream") -> ResponsesFastError | None:
+def error_from_sdk(
+    exc: BaseException, phase: str = "stream", url: str | None = None
+) -> ResponsesFastError | None:
     """A ``cerebras-cloud-sdk`` exception as a responses_fast error (None: not one of its).
 
     The SDK is imported only when one of its exceptions is at hand, so other transports never
@@ -209,7 +355,8 @@ def error_from_sdk(exc: BaseException, phase: str = "stream") -> ResponsesFastEr
         if certificate is not None:
             return certificate
         if phase == "connect" or isinstance(cause, httpx.ConnectError):
-            return ConnectError(f"could not connect: {type(cause).__name__}")
+            where = f" to {safe_url(url)}" if url else ""
+            return ConnectError(f"could not connect{where}: {_reason(cause or exc)}")
         return ConnectionLost(f"connection lost during {phase}: {type(cause).__name__}")
     if isinstance(exc, sdk.APIResponseValidationError):
         return RemoteProtocolError(f"unexpected response from the server ({exc.status_code})")

@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import logging
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import anyio
 import httpx
@@ -21,16 +22,18 @@ import httpx
 from ..config import Timeouts, mask_secret
 from ..errors import ResponsesFastError, TransportError
 from ..protocol.sse import SSEDecoder, SSEMessage
-from ._errors import error_from_body, map_transport_errors
+from ._errors import error_from_body, map_transport_errors, translate, unexpected_content
 from .base import Transport, TransportStats
 
 __all__ = [
     "KEEPALIVE_EXPIRY",
     "PooledHttpTransport",
     "drain",
+    "is_delta",
     "make_client",
-    "sse_messages",
+    "sse_batches",
     "streamed_post",
+    "tls_context",
 ]
 
 log = logging.getLogger("responses_fast.transports.http")
@@ -40,7 +43,7 @@ KEEPALIVE_EXPIRY = 120.0
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One verifying TLS context for every client: building one loads the CA bundle, ~30 ms of
     blocked event loop per client (6 s for 200 sessions) if each client made its own."""
     return httpx.create_ssl_context()
@@ -74,7 +77,7 @@ def make_client(
         http1=True,
         http2=False,
         follow_redirects=False,
-        verify=ssl_context if ssl_context is not None else _tls_context(),
+        verify=ssl_context if ssl_context is not None else tls_context(),
         event_hooks=dict(event_hooks) if event_hooks else None,  # type: ignore[arg-type]
     )
 
@@ -95,7 +98,7 @@ async def streamed_post(
     half-read HTTP/1.1 connection cannot carry the next request).
     """
     request = client.build_request("POST", url, content=body, headers=headers)
-    with map_transport_errors("send"):
+    with map_transport_errors("send", url):
         response = await client.send(request, stream=True)
     try:
         stats.requests += 1
@@ -106,32 +109,66 @@ async def streamed_post(
                 data = await response.aread()
             stats.bytes_received += len(data)
             raise error_from_body(response.status_code, data, response.headers)
+        page = unexpected_content(
+            response.status_code, response.headers.get("content-type"), url, "an event stream"
+        )
+        if page is not None:
+            raise page
         yield response
     finally:
         with anyio.CancelScope(shield=True):
             await response.aclose()
 
 
-async def sse_messages(
+async def sse_batches(
     response: httpx.Response, stats: TransportStats
-) -> AsyncGenerator[SSEMessage, None]:
-    """The SSE messages of a streaming response, decoded incrementally as bytes arrive."""
+) -> AsyncGenerator[list[SSEMessage], None]:
+    """The SSE messages of a streaming response, one list per network read.
+
+    One decode per read and one generator step per read (not per message); errors are
+    translated around the whole loop, not per read.
+    """
     decoder = SSEDecoder()
-    chunks = response.aiter_bytes()
-    while True:
-        with map_transport_errors("stream"):
-            try:
-                chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                break
-        stats.bytes_received += len(chunk)
-        for message in decoder.feed(chunk):
-            yield message
-    for message in decoder.flush():
-        yield message
+    # An identity-encoded body is read straight off the transport's stream: httpx's decoder and
+    # re-chunker (two more generator layers per HTTP chunk, i.e. per event) have nothing to do.
+    encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
+    source = response.aiter_bytes() if encoded else cast(AsyncIterable[bytes], response.stream)
+    try:
+        async for chunk in source:
+            stats.bytes_received += len(chunk)
+            messages = decoder.feed(chunk)
+            if messages:
+                yield messages
+        if not encoded:
+            await response.aclose()  # what aiter_bytes does at the end: the connection is free
+        tail = decoder.flush()
+        if tail:
+            yield tail
+    except ResponsesFastError:
+        raise
+    except Exception as exc:
+        mapped = translate(exc, "stream")
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
-async def drain(messages: AsyncGenerator[SSEMessage, None], limit: float) -> bool:
+_PREFIX = b'{"type":"'
+_DELTA = b".delta"
+
+
+def is_delta(message: SSEMessage) -> bool:
+    """Whether ``message`` is a ``*.delta`` event, from its SSE name or a peek at its type."""
+    if message.event is not None:
+        return message.event.endswith(".delta")
+    data = message.data
+    if data.startswith(_PREFIX):
+        end = data.find(b'"', 9)
+        return end > 0 and data[9:end].endswith(_DELTA)
+    return False
+
+
+async def drain(messages: AsyncGenerator[Any, None], limit: float) -> bool:
     """Read what follows the terminal event (normally nothing) so the connection is reusable.
 
     Returns False when the body did not end in time; the caller's close then drops the connection.
@@ -191,7 +228,7 @@ class PooledHttpTransport(Transport):
         authentication error, which is raised now.
         """
         try:
-            with map_transport_errors("connect"):
+            with map_transport_errors("connect", self.url):
                 response = await self._http().get(self.base_url + "/models")
         except TransportError as exc:
             log.debug("warm-up failed: %s", exc)

@@ -1,7 +1,9 @@
 """Loggers handed to third-party I/O libraries, with credentials scrubbed.
 
-websockets logs every handshake header at DEBUG, ``Authorization`` included; the logger we pass
-it redacts credential headers before any handler sees the record.
+websockets logs every handshake header at DEBUG, ``Authorization`` included, and picows logs the
+raw upgrade request (bytes) at its level 9; the logger we pass them redacts credentials (header
+arguments, ``Bearer`` tokens and credential header lines, in text or bytes) before any handler
+sees the record.
 """
 
 from __future__ import annotations
@@ -13,6 +15,18 @@ __all__ = ["wire_logger"]
 
 _SECRET_HEADER = re.compile(r"(?i)^(authorization|api-key|x-api-key|openai-organization)$")
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+_HEADER_LINE = re.compile(
+    r"(?im)^(authorization|api-key|x-api-key|openai-organization)\s*:[^\r\n]*"
+)
+
+
+def _scrub(value: object) -> object:
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("utf-8", "replace")
+    elif not isinstance(value, str):
+        return value
+    value = _HEADER_LINE.sub(r"\1: [REDACTED]", value)
+    return _BEARER.sub(r"\1[REDACTED]", value)
 
 
 class _RedactCredentials(logging.Filter):
@@ -22,9 +36,7 @@ class _RedactCredentials(logging.Filter):
             if len(args) >= 2 and isinstance(args[0], str) and _SECRET_HEADER.match(args[0]):
                 record.args = (args[0], "[REDACTED]", *args[2:])
             else:
-                record.args = tuple(
-                    _BEARER.sub(r"\1[REDACTED]", a) if isinstance(a, str) else a for a in args
-                )
+                record.args = tuple(_scrub(a) for a in args)
         if isinstance(record.msg, str) and "earer" in record.msg:
             record.msg = _BEARER.sub(r"\1[REDACTED]", record.msg)
         return True

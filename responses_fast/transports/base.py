@@ -65,6 +65,9 @@ class TurnRequest:
     items: Sequence[LoggedItem]
     new_from: int = 0
     previous_response_id: str | None = None
+    #: Whether the caller reads the ``*.delta`` events. When False (``run()``) a transport may
+    #: skip them unparsed and yield only the other events (they still count in ``stats``).
+    want_deltas: bool = True
 
 
 @dataclass(slots=True)

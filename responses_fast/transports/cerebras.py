@@ -45,11 +45,11 @@ import httpx
 import orjson
 
 from ..config import Timeouts, mask_secret
-from ..errors import ConfigurationError, ConnectionLost, TransportError
+from ..errors import ConfigurationError, ConnectionLost, ResponsesFastError, TransportError
 from ..protocol.chat import ChatStreamAssembler
 from ..protocol.client_events import render_fields
 from ..protocol.server_events import ServerEvent, UnknownEvent
-from ._errors import map_transport_errors
+from ._errors import check_base_url, map_transport_errors, translate, unexpected_content
 from ._http import make_client
 from .base import RequestSettings, SettingsMemo, Transport, TurnRequest
 from .chat_completions import chat_body_fields, chat_messages, chat_stream_events
@@ -120,6 +120,7 @@ class CerebrasTransport(Transport):
             raise ConfigurationError(f"body must be 'bytes' or 'create', not {body!r}")
         self.body_mode: BodyMode = body
         base = base_url or os.environ.get(BASE_URL_ENV) or CEREBRAS_BASE_URL
+        check_base_url(base, ("http", "https"))
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         if not key and is_cerebras_url(base):
             raise ConfigurationError(
@@ -175,7 +176,10 @@ class CerebrasTransport(Transport):
         """Warm the SDK's own connection pool with ``GET /v1/tcp_warming`` (failures ignored)."""
         client = self._sdk()
         try:
-            with map_transport_errors("connect"), anyio.fail_after(self._timeouts.connect):
+            with (
+                map_transport_errors("connect", self.base_url),
+                anyio.fail_after(self._timeouts.connect),
+            ):
                 await client.get("/v1/tcp_warming", cast_to=httpx.Response)
         except TransportError as exc:
             log.debug("tcp warming failed: %s", exc)
@@ -217,7 +221,7 @@ class CerebrasTransport(Transport):
         settings = request.settings
         messages = chat_messages(request.items, settings.instructions)
         self.stats.count_body(len(request.items), incremental=False)
-        with map_transport_errors("send"):
+        with map_transport_errors("send", self.base_url):
             if self.body_mode == "bytes":
                 body = b"{" + self._prefix_bytes(settings) + b',"messages":' + messages + b"}"
                 # What create() sends, minus its per-turn transform of the whole history. The
@@ -235,25 +239,45 @@ class CerebrasTransport(Transport):
                 )
         self.stats.requests += 1
         if self.body_mode == "bytes":
-            events = chat_stream_events(response, self.stats, self._timeouts.close)
+            page = unexpected_content(
+                response.status_code,
+                response.headers.get("content-type"),
+                self.base_url,
+                "an event stream",
+            )
+            if page is not None:
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+                raise page
+            events = chat_stream_events(
+                response, self.stats, self._timeouts.close, want_deltas=request.want_deltas
+            )
         else:
-            events = self._events(stream)
+            events = self._events(stream, request.want_deltas)
         try:
             yield events
         finally:
             await events.aclose()
 
-    async def _events(self, stream: Any) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
-        assembler = ChatStreamAssembler()
+    async def _events(
+        self, stream: Any, want_deltas: bool
+    ) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
+        assembler = ChatStreamAssembler(emit_deltas=want_deltas)
         response: httpx.Response = stream.response
         chunks = stream.__aiter__()
         try:
             while True:
-                with map_transport_errors("stream"):
-                    try:
-                        chunk = await chunks.__anext__()
-                    except StopAsyncIteration:
-                        break
+                try:  # a plain try per chunk: no context manager on the hot path
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+                except ResponsesFastError:
+                    raise
+                except Exception as exc:
+                    mapped = translate(exc, "stream")
+                    if mapped is None:
+                        raise
+                    raise mapped from exc
                 self.stats.events_received += 1
                 for event in assembler.feed(chunk.model_dump()):
                     yield event

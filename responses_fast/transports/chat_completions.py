@@ -31,7 +31,8 @@ from ..protocol.chat import (
 )
 from ..protocol.client_events import render_fields
 from ..protocol.server_events import ServerEvent, UnknownEvent
-from ._http import PooledHttpTransport, drain, sse_messages, streamed_post
+from ._errors import check_base_url
+from ._http import PooledHttpTransport, drain, sse_batches, streamed_post
 from .base import RequestSettings, SettingsMemo, TransportStats, TurnRequest
 
 __all__ = [
@@ -72,7 +73,11 @@ _PASS_THROUGH = frozenset(
 
 
 def chat_url(base_url: str) -> str:
-    """``http://host/v1`` -> ``http://host/v1/chat/completions`` (a full URL is kept)."""
+    """``http://host/v1`` -> ``http://host/v1/chat/completions`` (a full URL is kept).
+
+    A malformed ``base_url`` raises ConfigurationError.
+    """
+    check_base_url(base_url, ("http", "https"))
     base = base_url.rstrip("/")
     return base if base.endswith("/chat/completions") else base + "/chat/completions"
 
@@ -177,7 +182,9 @@ class ChatCompletionsTransport(PooledHttpTransport):
     ) -> AsyncIterator[AsyncIterator[ServerEvent | UnknownEvent]]:
         body = self.body_for(request)
         async with streamed_post(self._http(), self.url, body, self.stats) as response:
-            events = chat_stream_events(response, self.stats, self._timeouts.close)
+            events = chat_stream_events(
+                response, self.stats, self._timeouts.close, want_deltas=request.want_deltas
+            )
             try:
                 yield events
             finally:
@@ -185,28 +192,34 @@ class ChatCompletionsTransport(PooledHttpTransport):
 
 
 async def chat_stream_events(
-    response: httpx.Response, stats: TransportStats, close_timeout: float
+    response: httpx.Response,
+    stats: TransportStats,
+    close_timeout: float,
+    *,
+    want_deltas: bool = True,
 ) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
     """A streaming Chat Completions response as Responses-style events.
 
     The body is read to its end (drained after ``finish_reason``, within ``close_timeout``) so
-    the keep-alive connection goes back to the pool for the next turn.
+    the keep-alive connection goes back to the pool for the next turn. Without ``want_deltas``
+    no delta events are built (the items are assembled all the same).
     """
-    assembler = ChatStreamAssembler()
-    messages = sse_messages(response, stats)
+    assembler = ChatStreamAssembler(emit_deltas=want_deltas)
+    batches = sse_batches(response, stats)
     try:
-        async for message in messages:
-            data = message.data
-            if data.strip() == _DONE:
-                out = assembler.finish()
-            else:
-                out = assembler.feed_bytes(data)
-            stats.events_received += 1
-            for event in out:
-                yield event
-            if assembler.finished:
-                await drain(messages, close_timeout)
-                return
+        async for batch in batches:
+            for message in batch:
+                data = message.data
+                if data.strip() == _DONE:
+                    out = assembler.finish()
+                else:
+                    out = assembler.feed_bytes(data)
+                stats.events_received += 1
+                for event in out:
+                    yield event
+                if assembler.finished:
+                    await drain(batches, close_timeout)
+                    return
         # Some servers end the body without [DONE]; a stream that reached finish_reason is
         # complete, anything else was cut off.
         if assembler.finish_reason is not None:
@@ -215,4 +228,4 @@ async def chat_stream_events(
             return
         raise ConnectionLost("the chat stream ended before finish_reason")
     finally:
-        await messages.aclose()
+        await batches.aclose()

@@ -27,8 +27,8 @@ from ..protocol.server_events import (
     UnknownEvent,
     parse_server_event,
 )
-from ._errors import error_from_body, error_from_event
-from ._http import PooledHttpTransport, drain, sse_messages, streamed_post
+from ._errors import check_base_url, error_from_body, error_from_event
+from ._http import PooledHttpTransport, drain, is_delta, sse_batches, streamed_post
 from .base import RequestSettings, SettingsMemo, TurnRequest
 
 __all__ = ["HttpSseTransport", "responses_url"]
@@ -39,7 +39,11 @@ _DONE = b"[DONE]"
 
 
 def responses_url(base_url: str) -> str:
-    """``https://host/v1`` -> ``https://host/v1/responses`` (a URL already ending so is kept)."""
+    """``https://host/v1`` -> ``https://host/v1/responses`` (a URL already ending so is kept).
+
+    A malformed ``base_url`` raises ConfigurationError.
+    """
+    check_base_url(base_url, ("http", "https"))
     base = base_url.rstrip("/")
     return base if base.endswith("/responses") else base + "/responses"
 
@@ -105,32 +109,36 @@ class HttpSseTransport(PooledHttpTransport):
     ) -> AsyncIterator[AsyncIterator[ServerEvent | UnknownEvent]]:
         body = self.body_for(request)
         async with streamed_post(self._http(), self.url, body, self.stats) as response:
-            events = self._events(response)
+            events = self._events(response, request.want_deltas)
             try:
                 yield events
             finally:
                 await events.aclose()
 
     async def _events(
-        self, response: httpx.Response
+        self, response: httpx.Response, want_deltas: bool
     ) -> AsyncGenerator[ServerEvent | UnknownEvent, None]:
-        messages = sse_messages(response, self.stats)
+        stats = self.stats
+        batches = sse_batches(response, stats)
         try:
-            async for message in messages:
-                data = message.data
-                if data == _DONE:
-                    break
-                event = _parse(data)
-                self.stats.events_received += 1
-                if isinstance(event, ErrorEvent):
-                    raise error_from_event(event)
-                yield event
-                if event.type in TERMINAL_EVENT_TYPES:
-                    await drain(messages, self._timeouts.close)
-                    return
+            async for batch in batches:
+                for message in batch:
+                    stats.events_received += 1
+                    if not want_deltas and is_delta(message):
+                        continue  # nobody reads it: not even parsed
+                    data = message.data
+                    if data == _DONE:
+                        raise ConnectionLost("the response stream ended before its terminal event")
+                    event = _parse(data)
+                    if isinstance(event, ErrorEvent):
+                        raise error_from_event(event)
+                    yield event
+                    if event.type in TERMINAL_EVENT_TYPES:
+                        await drain(batches, self._timeouts.close)
+                        return
             raise ConnectionLost("the response stream ended before its terminal event")
         finally:
-            await messages.aclose()
+            await batches.aclose()
 
 
 def _parse(data: bytes) -> ServerEvent | UnknownEvent:

@@ -142,3 +142,18 @@ def test_fuzz_encode_then_decode_any_split(
     cut = data.draw(st.integers(0, len(wire)))
     expected = [SSEMessage(e, d.replace(b"\r\n", b"\n").replace(b"\r", b"\n")) for e, d in messages]
     assert _decode([wire[:cut], wire[cut:]]) == expected
+
+
+def test_lf_only_stream_takes_the_block_path_at_every_split() -> None:
+    # Without CR the decoder cuts whole blocks at once; the result must not depend on that.
+    stream = STREAM.replace(b"\r\n", b"\n") + b"event: a.delta\ndata: {}\n\n\n\ndata: z\n\n"
+    expected = [*EXPECTED, SSEMessage("a.delta", b"{}"), SSEMessage(None, b"z")]
+    for i in range(len(stream) + 1):
+        assert _decode([stream[:i], stream[i:]]) == expected, i
+    assert _decode([stream]) == expected
+
+
+def test_block_path_size_bound() -> None:
+    dec = SSEDecoder(max_event_bytes=100)
+    with pytest.raises(RemoteProtocolError):
+        dec.feed(b"data: " + b"x" * 200 + b"\n\ndata: y\n\n")
