@@ -183,8 +183,8 @@ async def _agent(
 def _rate_limit_of(exc: BaseException) -> RateLimitError | RetriesExhausted | None:
     """The rate limit that ended a run (its retries outlasted), or None for another failure.
 
-    The chain is walked through ``__context__`` too: ``RunStream`` re-raises the run's error
-    ``from None``, which clears the ``__cause__`` that RetriesExhausted documents.
+    The chain is walked through ``__cause__`` (RetriesExhausted's last failure) and
+    ``__context__`` (an error raised while handling another).
     """
     seen: set[int] = set()
     cur: BaseException | None = exc

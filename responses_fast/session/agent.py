@@ -15,12 +15,14 @@ The sub-session inherits from the parent session what makes it work in the same 
 API key, TLS context, timeouts, retry policy, safety policy, approval callback, output filter,
 hooks, tracing (its spans become children of the tool call's span) and the run's ``deps``.
 
-Connections: the sub-session opens its own connection of the parent's transport kind. The
-``transport_factory`` parameter of :meth:`Agent.as_tool` is the seam to share the parent's
-WebSocket instead, once the client has lanes (``ResponsesSocket.lane()``): it receives the tool
-call's ``RunContext`` (``ctx.session`` is the parent, ``ctx.call_id`` names a lane uniquely) and
-returns a Transport (or a transport kind name). The sub-session closes that transport when it
-ends.
+Connections: on a WebSocket parent, a sub-agent runs on the parent's socket, on a lane of its
+own (``stream_id`` ``agent-N``; lanes run concurrently, one reconnect serves all of them), so
+parallel sub-agents cost no handshake. Lane names are reused once a sub-agent ends, which keeps
+a long run under the service's 32 named lanes per socket. On other transports the sub-session
+opens its own connection of the parent's kind. ``transport_factory`` of :meth:`Agent.as_tool`
+chooses otherwise: it receives the tool call's ``RunContext`` (``ctx.session`` is the parent)
+and returns a Transport (or a transport kind name). The sub-session closes that transport when
+it ends (a lane is left, the shared socket stays open).
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from typing import Any, Generic
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeVar
 
+from ..errors import UsageError
 from ..tools.context import RunContext
 from ..tools.spec import Tool
 from ..transports.base import Transport
+from ..transports.websocket import WebSocketLane
 from .events import RunResult
 from .hooks import Hooks
 from .output import output_text
@@ -141,8 +145,8 @@ class Agent(Generic[OutputT]):
         final answer out.
 
         ``transport_factory(ctx)`` builds the sub-session's transport from the call's
-        ``RunContext``; by default it opens a new connection of the parent's kind
-        (docs/agents.md).
+        ``RunContext``; by default a WebSocket parent lends a lane of its socket and other
+        transports open a new connection of the parent's kind (docs/agents.md).
         """
         agent = self
 
@@ -152,6 +156,10 @@ class Agent(Generic[OutputT]):
             options.update(agent.session_options)
             if transport_factory is not None:
                 options["transport"] = transport_factory(ctx)
+            else:
+                lane = _lane_of_parent_socket(parent)
+                if lane is not None:
+                    options["transport"] = lane
             scope = parent._scope
             hooks = scope.hooks.hooks[len(parent.hooks) :] if scope is not None else ()
             async with agent.session(**options) as sub:
@@ -175,6 +183,24 @@ class Agent(Generic[OutputT]):
             kind="agent",
             context_param="ctx",
         )
+
+
+#: Lanes a parent lends at once (the service runs 16 responses per socket at a time).
+MAX_SUB_AGENT_LANES = 16
+
+
+def _lane_of_parent_socket(parent: AgentSession) -> Transport | None:
+    """A free lane (``agent-0``, ``agent-1``, ...) of the parent's socket, or None when the
+    parent is not on a WebSocket or every lane is taken (then the sub-agent opens its own)."""
+    transport = parent.transport
+    if not isinstance(transport, WebSocketLane):
+        return None
+    for n in range(MAX_SUB_AGENT_LANES):
+        try:
+            return transport.socket.lane(f"agent-{n}")
+        except UsageError:  # in use by a sibling running right now
+            continue
+    return None
 
 
 def _inherited(parent: AgentSession) -> dict[str, Any]:

@@ -759,10 +759,13 @@ class RunStream:
         try:
             return await self._receive.receive()
         except anyio.EndOfStream:
-            await self._done.wait()
-            if self._error is not None:
-                raise self._error from None
-            raise StopAsyncIteration from None
+            pass
+        await self._done.wait()
+        if self._error is not None:
+            # Raised outside the except block: ``from None`` would erase the error's own
+            # ``__cause__`` (RetriesExhausted documents the last failure there).
+            raise self._error
+        raise StopAsyncIteration
 
 
 def _prompt_items(prompt: Prompt) -> list[BaseModel | Mapping[str, Any]]:

@@ -98,9 +98,15 @@ async def test_two_sub_agents_run_concurrently_as_tools(transport: str) -> None:
             by_model.setdefault(r.model, set()).add(r.connection_id)
     assert len([r for r in server.requests if r.model == "scripted:writer"]) >= 2
     if transport == "websocket":
-        sockets = [next(iter(c)) for c in by_model.values()]
-        assert all(len(c) == 1 for c in by_model.values())
-        assert len(set(sockets)) == 3
+        # the sub-agents ran on the parent's one socket, each on a lane of its own
+        assert {c for conns in by_model.values() for c in conns} == {
+            next(iter(by_model["scripted"]))
+        }
+        lanes = {r.model: r.stream_id for r in server.requests if r.generate is not False}
+        assert lanes["scripted"] is None
+        assert {lanes["scripted:researcher"], lanes["scripted:writer"]} == {"agent-0", "agent-1"}
+    else:
+        assert len({c for conns in by_model.values() for c in conns}) >= 3
 
 
 async def test_an_agent_runs_on_its_own_and_the_transport_seam_is_used() -> None:

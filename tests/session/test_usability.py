@@ -159,3 +159,28 @@ def test_a_tool_object_calls_its_function() -> None:
     import asyncio
 
     assert asyncio.run(aadd(1, 2)) == 3
+
+
+@pytest.mark.anyio
+async def test_stream_keeps_the_cause_of_a_run_error() -> None:
+    """RetriesExhausted documents its last failure as __cause__; stream() must not erase it."""
+    import socket
+
+    from responses_fast.config import RetryPolicy
+    from responses_fast.errors import RetriesExhausted, TransportError
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    session = AgentSession(
+        "scripted",
+        base_url=f"http://127.0.0.1:{port}/v1",
+        api_key="k",
+        retry=RetryPolicy(initial_delay=0.01, max_delay=0.02, max_attempts=2),
+    )
+    async with session:
+        with pytest.raises(RetriesExhausted) as info:
+            async with session.stream("hi") as events:
+                async for _ in events:
+                    pass
+    assert isinstance(info.value.__cause__, TransportError)
