@@ -7,7 +7,6 @@ Folder sources are diffed against a snapshot taken right after the copy; git sou
 
 from __future__ import annotations
 
-import difflib
 import os
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..demo import unified_diff
 from .tasks import WorkspaceSource
 
 __all__ = ["PreparedWorkspace", "WorkspaceError", "prepare_workspace"]
@@ -44,23 +44,6 @@ def _snapshot(root: Path) -> dict[str, str]:
             except (UnicodeDecodeError, OSError):
                 continue
     return out
-
-
-def _unified(before: dict[str, str], after: dict[str, str]) -> str:
-    chunks: list[str] = []
-    for name in sorted(set(before) | set(after)):
-        old, new = before.get(name), after.get(name)
-        if old == new:
-            continue
-        chunks.extend(
-            difflib.unified_diff(
-                (old or "").splitlines(keepends=True),
-                (new or "").splitlines(keepends=True),
-                fromfile=f"a/{name}" if old is not None else "/dev/null",
-                tofile=f"b/{name}" if new is not None else "/dev/null",
-            )
-        )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in chunks)
 
 
 def _git(args: list[str], cwd: Path, timeout: float = 300) -> str:
@@ -99,7 +82,7 @@ class PreparedWorkspace:
             return _git(
                 ["diff", "--cached", "--no-color", "--no-ext-diff", self.git_base], self.path
             )
-        return _unified(self.before, _snapshot(self.path))
+        return unified_diff(self.before, _snapshot(self.path))
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
