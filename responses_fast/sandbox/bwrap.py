@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from .layout import Layout
@@ -50,6 +51,10 @@ def bwrap_argv(
     if not network:
         args.append("--unshare-net")
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for root in _interpreter_roots():
+        # A Python environment that lives under /tmp (a CI checkout's venv) stays usable,
+        # read-only: commands run its python, pytest, ...
+        args += ["--ro-bind", str(root), str(root)]
     if layout.workspace not in layout.writable:
         # Read-only mode: still visible when it lives under /tmp (hidden by the tmpfs above).
         args += ["--ro-bind", str(layout.workspace), str(layout.workspace)]
@@ -68,6 +73,16 @@ def bwrap_argv(
             args += ["--ro-bind", "/dev/null", str(f)]
     args += ["--chdir", str(cwd), "--"]
     return args + argv
+
+
+def _interpreter_roots() -> list[Path]:
+    """The running interpreter's environments that the private /tmp would hide."""
+    roots: list[Path] = []
+    for raw in (sys.prefix, sys.base_prefix, sys.exec_prefix):
+        p = Path(os.path.realpath(raw))
+        if _under_tmp(p) and p.is_dir() and p not in roots:
+            roots.append(p)
+    return roots
 
 
 def _under_tmp(p: Path) -> bool:
