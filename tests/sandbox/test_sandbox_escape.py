@@ -170,9 +170,9 @@ async def test_private_tmp(world: World, backend: str) -> None:
         # Nothing of the host's /tmp is visible, except the path to this interpreter's own
         # environment when it lives there (a CI checkout's venv, bound back read-only).
         kept = {
-            os.path.relpath(p, "/tmp").split(os.sep)[0]
+            os.path.relpath(p, "/tmp").split(os.sep)[0]  # noqa: ASYNC240 - a test
             for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}
-            if os.path.realpath(p).startswith("/tmp/")
+            if os.path.realpath(p).startswith("/tmp/")  # noqa: ASYNC240
         }
         host_tmp = set(os.listdir("/tmp")) - kept
         inside = await run(world, backend, "ls -A /tmp", 0)
