@@ -16,13 +16,8 @@ are ratios against the plain run of the same process (benchmark-method.md).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,13 +25,13 @@ from typing import Any
 import anyio
 from pydantic import BaseModel
 
-from responses_fast import AgentSession, Hooks, tool
+from responses_fast import AgentSession, Hooks
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a clean clone: benchmarks/ is not installed
+    sys.path.insert(0, str(ROOT))
 
-@tool
-def step(n: int) -> str:
-    """Return a small result."""
-    return f"step {n} ok"
+from benchmarks._step_server import served, step, step_script  # noqa: E402
 
 
 class Done(BaseModel):
@@ -57,22 +52,6 @@ class NoOp(Hooks):
         pass
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _script(turns: int, tps: float) -> dict[str, object]:
-    body: list[object] = [
-        [
-            {"type": "message", "text": "Working on it, checking the next piece."},
-            {"type": "function_call", "name": "step", "arguments": {"n": i}},
-        ]
-        for i in range(turns - 1)
-    ]
-    body.append([{"type": "message", "text": '{"done": true}'}])
-    return {"tokens_per_second": tps, "ttft": 0, "turns": body}
 
 
 def _tracer_provider() -> Any:
@@ -113,36 +92,17 @@ def main() -> None:
     contenders = ["plain", "hooks", "tracing", "typed"]
     provider = _tracer_provider()
 
-    port = _free_port()
     walls: dict[str, list[float]] = {c: [] for c in contenders}
     overheads: dict[str, list[float]] = {c: [] for c in contenders}
-    with tempfile.TemporaryDirectory() as tmp:
-        script_path = Path(tmp) / "script.json"
-        script_path.write_text(json.dumps(_script(args.turns, args.tps)))
-        server = subprocess.Popen(
-            [sys.executable, "-m", "responses_fast.cli.main", "serve", "--port", str(port),
-             "--script", str(script_path)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            base_url = f"http://127.0.0.1:{port}/v1"
-            for c in contenders:  # warm-up: imports, encodings, the first connection
-                anyio.run(_one_run, base_url, c, provider)
-            for _ in range(args.runs):
-                for c in contenders:
-                    wall, over = anyio.run(_one_run, base_url, c, provider)
-                    walls[c].append(wall)
-                    overheads[c] += over
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    script = step_script(args.turns, args.tps, final='{"done": true}')
+    with served(script) as base_url:
+        for c in contenders:  # warm-up: imports, encodings, the first connection
+            anyio.run(_one_run, base_url, c, provider)
+        for _ in range(args.runs):
+            for c in contenders:
+                wall, over = anyio.run(_one_run, base_url, c, provider)
+                walls[c].append(wall)
+                overheads[c] += over
 
     print(f"{args.runs} runs x {args.turns} turns per contender, {args.tps:g} tok/s, loopback")
     base_wall = statistics.median(walls["plain"])

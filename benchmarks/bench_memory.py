@@ -17,45 +17,21 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 import anyio
 
-from responses_fast import AgentSession, tool
+from responses_fast import AgentSession
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a clean clone: benchmarks/ is not installed
+    sys.path.insert(0, str(ROOT))
 
-@tool
-def step(n: int) -> str:
-    """Return a small result."""
-    return f"step {n} ok"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _script(turns: int, tps: float) -> dict[str, object]:
-    body: list[Any] = [
-        [
-            {"type": "message", "text": "Working on it, checking the next piece of the code."},
-            {"type": "function_call", "name": "step", "arguments": {"n": i}},
-        ]
-        for i in range(turns - 1)
-    ]
-    body.append([{"type": "message", "text": "All steps done."}])
-    return {"tokens_per_second": tps, "ttft": 0, "turns": body}
+from benchmarks._step_server import served, step, step_script  # noqa: E402
 
 
 def _session(base_url: str, transport: str) -> AgentSession:
@@ -162,32 +138,13 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        script_path = Path(tmp) / "script.json"
-        script_path.write_text(json.dumps(_script(args.turns, args.tps)))
-        server = subprocess.Popen(
-            [sys.executable, "-m", "responses_fast.cli.main", "serve", "--port", str(port),
-             "--script", str(script_path), "--tokens-per-second", str(args.tps)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            base_url = f"http://127.0.0.1:{port}/v1"
-            mem = anyio.run(_memory, base_url, args.sessions, args.transport)
-            if args.freeze:
-                gc.collect()
-                gc.freeze()
-            load = anyio.run(_gc_load, base_url, args.load, args.transport, args.mode)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    script = step_script(args.turns, args.tps)
+    with served(script, "--tokens-per-second", str(args.tps)) as base_url:
+        mem = anyio.run(_memory, base_url, args.sessions, args.transport)
+        if args.freeze:
+            gc.collect()
+            gc.freeze()
+        load = anyio.run(_gc_load, base_url, args.load, args.transport, args.mode)
     print(
         f"{args.transport}, {args.sessions} sessions x {args.turns} turns, loopback; "
         f"GC under {args.load} concurrent {args.mode}() at {args.tps:g} tok/s"

@@ -10,43 +10,19 @@ p90 of each TurnMetrics field over the turns of several runs.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import anyio
 
-from responses_fast import AgentSession, tool
+from responses_fast import AgentSession
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from a clean clone: benchmarks/ is not installed
+    sys.path.insert(0, str(ROOT))
 
-@tool
-def step(n: int) -> str:
-    """Return a small result."""
-    return f"step {n} ok"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _script(turns: int, tps: float) -> dict[str, object]:
-    body = [
-        [
-            {"type": "message", "text": "Working on it, checking the next piece."},
-            {"type": "function_call", "name": "step", "arguments": {"n": i}},
-        ]
-        for i in range(turns - 1)
-    ]
-    body.append([{"type": "message", "text": "All steps done."}])
-    return {"tokens_per_second": tps, "ttft": 0, "turns": body}
+from benchmarks._step_server import served, step, step_script  # noqa: E402
 
 
 async def _one_run(base_url: str, transport: str) -> list[dict[str, float]]:
@@ -76,30 +52,10 @@ def main() -> None:
     ap.add_argument("--transport", default="websocket")
     args = ap.parse_args()
 
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        script_path = Path(tmp) / "script.json"
-        script_path.write_text(json.dumps(_script(args.turns, args.tps)))
-        server = subprocess.Popen(
-            [sys.executable, "-m", "responses_fast.cli.main", "serve", "--port", str(port),
-             "--script", str(script_path)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
-        )
-        try:
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            base_url = f"http://127.0.0.1:{port}/v1"
-            rows: list[dict[str, float]] = []
-            for _ in range(args.runs):
-                rows += anyio.run(_one_run, base_url, args.transport)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    rows: list[dict[str, float]] = []
+    with served(step_script(args.turns, args.tps)) as base_url:
+        for _ in range(args.runs):
+            rows += anyio.run(_one_run, base_url, args.transport)
 
     print(f"{args.transport}: {args.runs} runs x {args.turns} turns, {args.tps:g} tok/s, loopback")
     print(f"{'metric':<16}{'median':>12}{'p90':>12}")
